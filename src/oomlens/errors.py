@@ -1,0 +1,22 @@
+"""One root exception; the command line turns it into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+
+class OomlensError(Exception):
+    """Root of every error oomlens raises on purpose. `str()` is the message for the user."""
+
+    exit_code = 2
+
+
+class SourceError(OomlensError):
+    """An input could not be read: missing, unreadable, not a log."""
+
+
+class ParseError(OomlensError):
+    """A line could not be parsed and `--strict` asked for that to be an error."""
+
+    def __init__(self, message: str, *, path: str, line_no: int) -> None:
+        super().__init__(f"{path}:{line_no}: {message}")
+        self.path = path
+        self.line_no = line_no

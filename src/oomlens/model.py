@@ -226,6 +226,26 @@ class Task:
     comm: str
 
 
+# Task table columns: the kernel's header names → `Task` fields. `[ pid ]` and `name` are
+# matched separately.
+TASK_COLUMNS = {
+    "uid": "uid",
+    "tgid": "tgid",
+    "total_vm": "total_vm_pages",
+    "rss": "rss_pages",
+    "rss_anon": "rss_anon_pages",
+    "rss_file": "rss_file_pages",
+    "rss_shmem": "rss_shmem_pages",
+    "pgtables_bytes": "pgtables_bytes",
+    "nr_ptes": "nr_ptes",
+    "nr_pmds": "nr_pmds",
+    "swapents": "swapents",
+    "cpu": "cpu",
+    "oom_adj": "oom_adj",
+    "oom_score_adj": "oom_score_adj",
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskTable:
     """The `dump_tasks()` table: its header columns as printed, and the rows."""
@@ -340,3 +360,63 @@ class OomEvent:
         if self.memcg is not None and self.memcg.oom_memcg:
             return self.memcg.oom_memcg
         return None
+
+
+# ---------------------------------------------------------------------------------------
+# What analyze makes of the facts.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """The answer to one of the five questions, with the line numbers it rests on."""
+
+    key: str  # "scope", "consumers", "swap", "thrashing", "prevention"
+    question: str
+    summary: str  # one sentence
+    details: tuple[str, ...] = ()
+    evidence: tuple[int, ...] = ()  # line numbers in the event's source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryPart:
+    """One slice of the memory breakdown, in kB."""
+
+    name: str  # "anon", "page cache", "shmem", "slab reclaimable", ...
+    kb: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consumer:
+    """A task ranked by resident memory, in kB (converted with the event's page size)."""
+
+    pid: int
+    comm: str
+    rss_kb: int
+    anon_kb: int | None
+    file_kb: int | None
+    shmem_kb: int | None
+    swap_kb: int | None
+    oom_score_adj: int | None
+    victim: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventAnalysis:
+    """Interpretation of one event: units, breakdown, the five answers."""
+
+    page_size_kb: int
+    page_size_source: str  # "buddy lists", "kill line vs task table", "default"
+    total_kb: int | None  # what the OOM ran against: RAM (+swap) or the cgroup limit
+    total_label: str | None  # "RAM", "cgroup limit", ...
+    breakdown: tuple[MemoryPart, ...]
+    consumers: tuple[Consumer, ...]  # top tasks by rss
+    answers: tuple[Answer, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """Everything oomlens found in its inputs: the events and what analyze made of them."""
+
+    sources: tuple[str, ...]
+    events: tuple[OomEvent, ...]
+    analyses: tuple[EventAnalysis, ...]  # one per event, same order

@@ -1,0 +1,145 @@
+"""The command line: `oomlens analyze`, `oomlens gfp`. Each subcommand is a short function.
+
+Exit status is grep-like so scripts can trust it: 0 = at least one OOM event found,
+1 = input read fine but no OOM event in it, 2 = usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from oomlens import __version__
+from oomlens.errors import OomlensError, ParseError, SourceError
+
+EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+EXAMPLE = "real-6.18-global-oom.log"
+
+
+def _formats() -> list[str]:
+    from oomlens.render import RENDERERS
+
+    return sorted(RENDERERS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oomlens",
+        description="Turn Linux OOM-killer logs into answers.",
+        epilog="Exit status: 0 OOM events found, 1 none found, 2 usage or input error.",
+    )
+    parser.add_argument("--version", action="version", version=f"oomlens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser(
+        "analyze",
+        help="find every OOM report in kernel logs and answer the five questions",
+        description=(
+            "Find every OOM-killer report in the inputs (files, directories, - for stdin; "
+            "default: this machine's kernel log) and answer: system-wide or cgroup? who "
+            "consumed the memory? was swap available? was the system thrashing? what would "
+            "have prevented it?"
+        ),
+    )
+    a.add_argument("paths", nargs="*", metavar="PATH", help="log files or directories, - = stdin")
+    a.add_argument("--format", "-f", choices=_formats(), default=None, help="output format")
+    a.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    a.add_argument(
+        "--strict", action="store_true", help="fail on lines inside a report that are not known"
+    )
+    a.add_argument(
+        "--example",
+        action="store_true",
+        help=f"analyse the bundled real example ({EXAMPLE}: a 6.18 kernel's system-wide OOM)",
+    )
+    a.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        status: int = args.func(args)
+        return status
+    except OomlensError as err:
+        print(f"oomlens: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FOUND
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from oomlens.analyze import diagnose
+    from oomlens.reader import read_source
+    from oomlens.render import render
+    from oomlens.sources import Source, resolve, system_sources
+
+    if args.example:
+        with resources.as_file(resources.files("oomlens") / "examples" / EXAMPLE) as path:
+            sources = [Source(name=f"example:{EXAMPLE}", path=Path(path))]
+            return _analyze(args, sources, read_source, diagnose, render)
+    sources = resolve(args.paths) if args.paths else system_sources()
+    return _analyze(args, sources, read_source, diagnose, render)
+
+
+def _analyze(args, sources, read_source, diagnose, render) -> int:  # type: ignore[no-untyped-def]
+    events = []
+    failed = 0
+    for source in sources:
+        try:
+            events += read_source(source)
+        except SourceError as err:
+            failed += 1
+            print(f"oomlens: error: {err}", file=sys.stderr)
+    if args.strict:
+        for e in events:
+            if e.unparsed:
+                ln = e.unparsed[0]
+                raise ParseError(
+                    f"unrecognised line in an OOM report: {ln.text!r}",
+                    path=ln.path,
+                    line_no=ln.line_no,
+                )
+    report = diagnose(events, sources=[s.name for s in sources])
+    fmt = args.format or _guess_format(args.output)
+    text = render(report, fmt)
+    if args.output and args.output != "-":
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise SourceError(f"cannot write {args.output}: {err.strerror}") from err
+    else:
+        sys.stdout.write(text)
+    if failed:
+        return EXIT_ERROR
+    if not events:
+        names = ", ".join(s.name for s in sources) or "the input"
+        print(
+            f"oomlens: no OOM-killer events found in {names} "
+            "(was the log rotated? try journalctl -k, or pass older files)",
+            file=sys.stderr,
+        )
+        return EXIT_NONE
+    return EXIT_FOUND
+
+
+def _guess_format(output: str | None) -> str:
+    if output:
+        ext = Path(output).suffix.lstrip(".").lower()
+        if ext in _formats():
+            return ext
+    return "text"

@@ -1,0 +1,253 @@
+"""Cut a stream of kernel log lines into OOM events.
+
+`Parser.feed(line)` takes one `LogLine` at a time and returns the events that are complete.
+Reports are grouped per host (a syslog file can hold several). Within a host, a trigger line
+opens a report; section lines join it; the kill (or panic) line ends it; a late
+`oom_reaper` line finds its event by pid. Kill lines that come without their report
+(rate-limited headers, grep fragments) become events of their own, with the section lines
+seen just before them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from oomlens.model import LogLine, OomEvent
+from oomlens.parse import patterns as p
+from oomlens.parse.builder import SECTION_OF, EventBuilder
+from oomlens.parse.classify import KILL_KINDS, SECTION_KINDS, classify
+from oomlens.parse.finish import build_event
+
+__all__ = ["Parser", "parse_lines"]
+
+# Kinds with no report open that start a report whose header is missing.
+HEADERLESS_STARTS = KILL_KINDS | {"summary", "task_in", "task_in_head", "limit_reached"}
+# Consecutive unrelated lines after which an unfinished report counts as cut short.
+MAX_GAP = 200
+# Unrelated lines after which section lines seen with no report open are dropped.
+PENDING_GAP = 20
+# Section lines kept while no report is open (a headerless report's table can be long).
+PENDING_MAX = 100_000
+# Closed reports kept back for a late oom_reaper line before they are emitted.
+HOLD = 4
+
+# Linux version 5.10.0-10-amd64 (debian-kernel@lists.debian.org) (gcc-10 ...) #1 SMP ...
+LINUX_VERSION = re.compile(r"^Linux version (?P<release>\d\S*)")
+
+
+@dataclass
+class _Host:
+    current: EventBuilder | None = None
+    pending: list[tuple[str, LogLine, str]] = field(default_factory=list)
+    pending_gap: int = 0
+    ignore_sections: bool = False  # after a warn_alloc / SysRq-m Mem-Info: not an OOM's
+    trailing: list[LogLine] = field(default_factory=list)
+    done: deque[EventBuilder] = field(default_factory=deque)
+    held: tuple[str, LogLine, str] | None = None
+    kernel: str | None = None
+    suppressed: int | None = None
+    manual: bool = False
+
+
+class Parser:
+    """Turns `LogLine`s into `OomEvent`s; feed lines in order, then call `finish()`."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.hosts: dict[str | None, _Host] = {}
+        self.releases: list[str] = []  # every kernel release the input showed, in order
+
+    @property
+    def busy(self) -> bool:
+        """True while a report is open whose end has not been seen."""
+        for st in self.hosts.values():
+            if st.held is not None or st.pending:
+                return True
+            if st.current is not None and not st.current.ended:
+                return True
+        return False
+
+    def feed(self, line: LogLine) -> list[OomEvent]:
+        """Take one line; return the events it completed (usually none)."""
+        if not line.kernel:
+            return []
+        st = self.hosts.get(line.host)
+        if st is None:
+            st = self.hosts[line.host] = _Host()
+        section = self._section(st)
+        if st.held is not None:
+            hkind, hline, htext = st.held
+            after = SECTION_OF.get(hkind, section)
+            if line.cont and classify(line.text, after) == "other":
+                # a hard-wrapped line (mail, serial console): glue it to the one before
+                joined = htext + " " + line.text
+                st.held = (classify(joined, section), hline, joined)
+                return []
+            st.held = None
+            out = self._process(st, hkind, hline, htext)
+            section = self._section(st)
+        else:
+            out = []
+        st.held = (classify(line.text, section), line, line.text)
+        return out
+
+    def finish(self) -> list[OomEvent]:
+        """End of input: close every open report and return all events not yet returned."""
+        out: list[OomEvent] = []
+        for st in self.hosts.values():
+            if st.held is not None:
+                out += self._process(st, *st.held)
+                st.held = None
+            out += self._close(st)
+            while st.done:
+                out.append(self._emit(st, st.done.popleft()))
+        out.sort(key=lambda e: e.first_line)
+        return out
+
+    # -- internals -------------------------------------------------------------------
+
+    def _section(self, st: _Host) -> str | None:
+        if st.current is not None and not st.current.ended:
+            return st.current.section
+        if st.pending:
+            kind = st.pending[-1][0]
+            return SECTION_OF.get(kind) or _pending_section(st.pending)
+        return None
+
+    def _process(self, st: _Host, kind: str, line: LogLine, text: str) -> list[OomEvent]:
+        out: list[OomEvent] = []
+        if kind == "cpu":
+            m = p.CPU_LINE.match(text) or p.PID_LINE.match(text)
+            if m:
+                self._release(st, m["release"])
+        elif kind == "other":
+            v = LINUX_VERSION.match(text)
+            if v:
+                self._release(st, v["release"])
+        if kind == "trigger":
+            out += self._close(st)
+            b = EventBuilder(self.source, headerless=False)
+            b.manual, st.manual = st.manual, False
+            b.suppressed, st.suppressed = st.suppressed, None
+            b.add(kind, line, text)
+            st.current, st.pending, st.ignore_sections = b, [], False
+            return out
+        if kind == "manual":
+            st.manual = True
+            return out
+        if kind == "suppressed":
+            m = p.SUPPRESSED.match(text)
+            if m:
+                st.suppressed = int(m["n"] or m["m"])
+            return out
+        if kind == "reaped":
+            self._reaped(st, line, text)
+            return out
+        if kind == "not_oom":
+            st.pending, st.ignore_sections = [], True
+            return out
+        cur = st.current
+        if cur is not None:
+            if kind == "blank":
+                return out
+            if cur.ended:
+                if cur.wants(kind):
+                    cur.add(kind, line, text)
+                    return out
+                out += self._close(st)
+            elif kind in ("other", "note", "panic_end"):
+                st.trailing.append(line)
+                if len(st.trailing) > MAX_GAP:
+                    out += self._close(st)
+                return out
+            elif cur.wants(kind):
+                for t in st.trailing:
+                    cur.add("other", t)
+                st.trailing = []
+                cur.add(kind, line, text)
+                return out
+            else:
+                out += self._close(st)
+        # no report open
+        if kind in HEADERLESS_STARTS:
+            b = EventBuilder(self.source, headerless=True)
+            b.manual, st.manual = st.manual, False
+            b.suppressed, st.suppressed = st.suppressed, None
+            for pk, pl, pt in st.pending:
+                b.add(pk, pl, pt)
+            b.add(kind, line, text)
+            st.current, st.pending, st.ignore_sections = b, [], False
+            return out
+        if kind in SECTION_KINDS and not st.ignore_sections:
+            if kind in ("cpu", "meminfo_start", "tasks_header", "tasks_banner") and any(
+                pk == kind for pk, _, _ in st.pending
+            ):
+                st.pending = []  # a second header of the same kind: the first was not ours
+            st.pending.append((kind, line, text))
+            st.pending_gap = 0
+            if len(st.pending) > PENDING_MAX:
+                del st.pending[: PENDING_MAX // 2]
+            return out
+        if kind != "blank" and (st.pending or st.ignore_sections):
+            st.pending_gap += 1
+            if st.pending_gap > PENDING_GAP:
+                st.pending, st.ignore_sections = [], False
+        return out
+
+    def _reaped(self, st: _Host, line: LogLine, text: str) -> None:
+        m = p.REAPED.match(text) or p.REAP_FAILED.match(text)
+        if m is None:
+            return
+        pid = int(m["pid"])
+        candidates = [st.current] if st.current is not None else []
+        candidates += reversed(st.done)
+        for b in candidates:
+            if b is not None and b.owns_pid(pid):
+                b.add("reaped", line, text)
+                return
+
+    def _release(self, st: _Host, release: str) -> None:
+        st.kernel = release
+        if not self.releases or self.releases[-1] != release:
+            self.releases.append(release)
+
+    def _close(self, st: _Host) -> list[OomEvent]:
+        out: list[OomEvent] = []
+        if st.current is not None:
+            st.done.append(st.current)
+            st.current = None
+        st.trailing = []
+        while len(st.done) > HOLD:
+            out.append(self._emit(st, st.done.popleft()))
+        return out
+
+    def _emit(self, st: _Host, b: EventBuilder) -> OomEvent:
+        event = build_event(b)
+        if event.kernel is None and st.kernel is not None:
+            event = replace(event, kernel=st.kernel)
+        return event
+
+
+def _pending_section(pending: list[tuple[str, LogLine, str]]) -> str | None:
+    for kind, _, _ in reversed(pending):
+        if kind in SECTION_OF:
+            return SECTION_OF[kind]
+    return None
+
+
+def parse_lines(lines: Iterable[LogLine], source: str = "-") -> Iterator[OomEvent]:
+    """Every OOM event in `lines`, in input order; the kernel release filled in from any
+    line of the input when the report itself does not show it."""
+    parser = Parser(source)
+    events: list[OomEvent] = []
+    for line in lines:
+        events += parser.feed(line)
+    events += parser.finish()
+    fallback = parser.releases[0] if parser.releases else None
+    for event in sorted(events, key=lambda e: e.first_line):
+        if event.kernel is None and fallback is not None:
+            event = replace(event, kernel=fallback)
+        yield event

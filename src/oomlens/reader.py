@@ -1,0 +1,45 @@
+"""Read sources into events: open → scan for reports → strip containers → parse.
+
+This is the I/O edge of the core: everything after it works on values.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import replace
+
+from oomlens.containers import Normalizer
+from oomlens.model import LogLine, OomEvent
+from oomlens.parse import Parser
+from oomlens.scan import scan
+from oomlens.sources import Source, open_binary
+
+
+def read_source(source: Source, *, now: datetime.datetime | None = None) -> list[OomEvent]:
+    """Every OOM event in one source, in order. Raises SourceError when it cannot be read."""
+    parser = Parser(source.name)
+    normalizer = Normalizer(source.name, now=now)
+    events: list[OomEvent] = []
+    with open_binary(source) as stream:
+        for line in _lines(stream, normalizer, parser):
+            events += parser.feed(line)
+    events += parser.finish()
+    # "the kernel release when any line in the file shows it"
+    fallback = parser.releases[0] if parser.releases else None
+    out = []
+    for event in sorted(events, key=lambda e: e.first_line):
+        if event.kernel is None and fallback is not None:
+            event = replace(event, kernel=fallback)
+        out.append(event)
+    return out
+
+
+def _lines(stream: object, normalizer: Normalizer, parser: Parser) -> Iterator[LogLine]:
+    last = 0
+    for line_no, raw in scan(stream, lambda: parser.busy):  # type: ignore[arg-type]
+        if line_no != last + 1:
+            normalizer.gap()
+        last = line_no
+        yield from normalizer.feed(line_no, raw)
+    yield from normalizer.flush()

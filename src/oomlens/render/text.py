@@ -1,0 +1,106 @@
+"""The terminal report: the five answers per event, with the lines they rest on."""
+
+from __future__ import annotations
+
+from oomlens.model import EventAnalysis, OomEvent, Report
+from oomlens.units import human_kb
+
+WIDTH = 100
+
+
+def render_text(report: Report) -> str:
+    """The whole report as plain text (no colour), ending with a newline."""
+    out: list[str] = []
+    n = len(report.events)
+    if n == 0:
+        return "No OOM-killer events found.\n"
+    if n > 1:
+        out += _summary_table(report)
+    for i, (event, analysis) in enumerate(zip(report.events, report.analyses, strict=True), 1):
+        out.append("")
+        out += _event(i, n, event, analysis)
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+def _title(event: OomEvent) -> str:
+    v = event.victim
+    who = f"killed {v.comm} (pid {v.pid})" if v else _no_victim(event)
+    where = event.scope.value if event.scope else "unknown scope"
+    return f"{where} OOM, {who}"
+
+
+def _no_victim(event: OomEvent) -> str:
+    if event.panic is not None:
+        return "kernel panic"
+    if event.no_killable:
+        return "no killable process"
+    return "no kill line in the log"
+
+
+def _when(event: OomEvent) -> str:
+    parts = []
+    if event.time:
+        parts.append(event.time)
+    if event.uptime_s is not None:
+        parts.append(f"uptime {event.uptime_s:.3f}s")
+    if event.host:
+        parts.append(f"host {event.host}")
+    if event.kernel:
+        parts.append(f"kernel {event.kernel}")
+    return ", ".join(parts)
+
+
+def _summary_table(report: Report) -> list[str]:
+    rows = [("#", "time", "host", "scope", "victim", "freed (anon)")]
+    for i, e in enumerate(report.events, 1):
+        when = e.time or (f"{e.uptime_s:.1f}s" if e.uptime_s is not None else "-")
+        v = e.victim
+        victim = f"{v.comm} [{v.pid}]" if v else _no_victim(e)
+        freed = human_kb(v.anon_rss_kb) if v and v.anon_rss_kb is not None else "-"
+        rows.append((str(i), when, e.host or "-", e.scope.value if e.scope else "-", victim, freed))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = [f"{len(report.events)} OOM events"]
+    for r in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    return lines
+
+
+def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
+    head = f"=== OOM event {i}/{n}: {_title(event)}"
+    out = [head, f"    {event.source} lines {event.first_line}-{event.last_line}"]
+    when = _when(event)
+    if when:
+        out.append(f"    {when}")
+    t = event.trigger
+    if t is not None:
+        flags = f"({'|'.join(t.gfp_flags)})" if t.gfp_flags else ""
+        pid = f" (pid {t.pid})" if t.pid is not None else ""
+        out.append(
+            f"    trigger: {t.comm or '?'}{pid} gfp_mask={t.gfp_mask}{flags} order={t.order}"
+        )
+    if not event.complete:
+        out.append(f"    incomplete report: missing {', '.join(event.missing)}")
+    if event.unparsed:
+        out.append(f"    {len(event.unparsed)} line(s) inside the report were not recognised")
+    if event.panic is not None:
+        out.append(f"    kernel panic: {event.panic}")
+    for k in event.also_killed:
+        out.append(f"    also killed: {k.comm} (pid {k.pid})")
+    for r in event.reaped:
+        if r.success:
+            out.append(
+                f"    oom_reaper: reaped {r.comm} (pid {r.pid}), now anon-rss "
+                f"{human_kb(r.anon_rss_kb)}"
+            )
+        else:
+            out.append(f"    oom_reaper: unable to reap {r.comm} (pid {r.pid})")
+    out.append(f"    page size {a.page_size_kb} kB ({a.page_size_source})")
+    for j, ans in enumerate(a.answers, 1):
+        out.append("")
+        out.append(f"  {j}. {ans.question}")
+        out.append(f"     {ans.summary}")
+        for d in ans.details:
+            out.append(f"       - {d}")
+        if ans.evidence:
+            out.append("     evidence: lines " + ", ".join(str(n) for n in ans.evidence))
+    return out

@@ -349,6 +349,7 @@ class OomEvent:
     manual: bool = False  # SysRq-f (`sysrq: Manual OOM execution` or order=-1)
     suppressed: int | None = None  # `oom_kill_process: N callbacks suppressed` before it
     headerless: bool = False  # the kill came without its report (rate-limited or cut)
+    victim_source: str | None = None  # "kill line", or "oom-kill line" when that was cut
     lines: tuple[LogLine, ...] = ()  # every line that was taken into this event, in order
     unparsed: tuple[LogLine, ...] = ()  # lines inside the report that no section knew
 

@@ -406,7 +406,7 @@ class _Emitter:
         if lb >= hs:
             return ln + buf.count(_NL, c, hs)
         if lb < c:  # lines already passed over (in this window or in the history)
-            ln -= 0
+            ln -= buf.count(_NL, lb, c)
         else:
             ln += buf.count(_NL, c, lb)
         return (yield from self._bulk(w, buf, lb, hs, ln))

@@ -35,6 +35,8 @@ PENDING_MAX = 100_000
 HOLD = 4
 
 # Linux version 5.10.0-10-amd64 (debian-kernel@lists.debian.org) (gcc-10 ...) #1 SMP ...
+# dump_header from oom_kill_process+0x23c/0x248    out_of_memory+0x214/0x500
+OOM_FRAME = re.compile(r"\b(?:oom_kill_process|out_of_memory|dump_header)\b")
 LINUX_VERSION = re.compile(r"^Linux version (?P<release>\d\S*)")
 
 
@@ -102,6 +104,7 @@ class Parser:
                 out += self._process(st, *st.held)
                 st.held = None
             out += self._close(st)
+            out += self._drop_pending(st)
             while st.done:
                 out.append(self._emit(st, st.done.popleft()))
         out.sort(key=lambda e: e.first_line)
@@ -185,7 +188,7 @@ class Parser:
             if kind in ("cpu", "meminfo_start", "tasks_header", "tasks_banner") and any(
                 pk == kind for pk, _, _ in st.pending
             ):
-                st.pending = []  # a second header of the same kind: the first was not ours
+                out += self._drop_pending(st)  # a second header of the same kind
             st.pending.append((kind, line, text))
             st.pending_gap = 0
             if len(st.pending) > PENDING_MAX:
@@ -194,8 +197,21 @@ class Parser:
         if kind != "blank" and (st.pending or st.ignore_sections):
             st.pending_gap += 1
             if st.pending_gap > PENDING_GAP:
-                st.pending, st.ignore_sections = [], False
+                out += self._drop_pending(st)
+                st.ignore_sections = False
         return out
+
+    def _drop_pending(self, st: _Host) -> list[OomEvent]:
+        """Forget the section lines seen with no report open, unless their call trace shows
+        the OOM killer (an excerpt that starts after the trigger and stops before the kill)."""
+        pending, st.pending = st.pending, []
+        if not any(k == "frame" and OOM_FRAME.search(t) for k, _, t in pending):
+            return []
+        b = EventBuilder(self.source, headerless=True)
+        for pk, pl, pt in pending:
+            b.add(pk, pl, pt)
+        st.done.append(b)
+        return self._close(st)
 
     def _reaped(self, st: _Host, line: LogLine, text: str) -> None:
         m = p.REAPED.match(text) or p.REAP_FAILED.match(text)

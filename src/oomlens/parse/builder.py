@@ -61,6 +61,12 @@ KEEP_SECTION = frozenset(
 )
 
 
+# After `Kernel panic - not syncing`, the panicking CPU's own stack dump follows.
+PANIC_TAIL = frozenset(
+    {"cpu", "hardware", "workqueue", "trace_start", "frame", "trace_mark", "registers", "panic_end"}
+)
+
+
 class EventBuilder:
     """Mutable collector for one report; `build()` freezes it into an `OomEvent`."""
 
@@ -102,6 +108,7 @@ class EventBuilder:
         self.oom_group: str | None = None
         self.panic: str | None = None
         self.panic_line: int | None = None
+        self.panic_task: tuple[int, str, int] | None = None
         self.no_killable = False
         self.manual = False
         self.suppressed: int | None = None
@@ -120,6 +127,8 @@ class EventBuilder:
         if kind in ONCE_KINDS and kind in self.seen:
             # a v1 hierarchy prints one stats line per cgroup; the rest are once-only
             return False
+        if self.panic is not None and kind in PANIC_TAIL:
+            return True
         if self.ended:
             return kind in {"reaped", "sharing", "oom_group", "panic", "panic_end", "blank"} or (
                 kind == "killed" and self.oom_group is not None
@@ -155,11 +164,16 @@ class EventBuilder:
             )
 
     def _on_cpu(self, t: str, line: LogLine) -> None:
-        if self.panic is not None or "pid" in self.stack:
-            return  # the panic's own stack dump, or a second header: keep the first
         m = p.CPU_LINE.match(t) or p.PID_LINE.match(t)
         if m is None:
             return
+        if self.panic is not None:
+            # the panic's own stack dump: out_of_memory() panics in the allocating task, so
+            # its CPU line names the trigger when the report's header was cut away (3.x)
+            self.panic_task = (int(m["pid"]), m["comm"], line.line_no)
+            return
+        if "pid" in self.stack:
+            return  # a second header inside one report: keep the first
         d = m.groupdict()
         self.stack.update(
             line_no=line.line_no,
@@ -180,8 +194,8 @@ class EventBuilder:
 
     def _on_frame(self, t: str, line: LogLine) -> None:
         m = p.FRAME.match(t)
-        if m is None:
-            return
+        if m is None or self.panic is not None:
+            return  # the panic's stack repeats the OOM path: keep the report's own
         fn = m["fn"] or m["arm"] or m["armnew"]
         self.frames.append(("? " if m["q"] else "") + fn)
 
@@ -376,6 +390,8 @@ class EventBuilder:
         m = p.PANIC.match(t)
         if m and self.panic is None:
             self.panic, self.panic_line = m["msg"], line.line_no
+            # <= 4.18: "Kernel panic - not syncing: Out of memory and no killable processes..."
+            self.no_killable = self.no_killable or bool(p.NO_KILLABLE.search(t))
             self.section = "panic"
 
     def _on_no_killable(self, t: str, line: LogLine) -> None:

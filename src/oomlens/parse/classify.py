@@ -136,11 +136,10 @@ def classify(text: str, section: str | None) -> str:
         return "reaped"
     if "already exiting" in text and p.ALREADY_EXITING.search(text):
         return "already_exiting"
+    if c == "K" and p.PANIC.match(text):
+        return "panic"
     if p.NO_KILLABLE.search(text):
         return "no_killable"
-    if c == "K":
-        if p.PANIC.match(text):
-            return "panic"
     if p.PANIC_END.match(text):
         return "panic_end"
     if c == "C":

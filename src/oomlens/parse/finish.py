@@ -25,6 +25,10 @@ CONSTRAINTS = {
 }
 
 
+# Functions that call out_of_memory() for a global (not memcg) OOM.
+GLOBAL_OOM_CALLERS = ("__alloc_pages", "pagefault_out_of_memory", "__get_free_pages")
+
+
 def build_event(b: EventBuilder) -> OomEvent:
     """Everything `b` collected, as a frozen event."""
     stack = _stack(b)
@@ -32,11 +36,31 @@ def build_event(b: EventBuilder) -> OomEvent:
     if trigger is not None and stack is not None and stack.pid is not None:
         if trigger.comm is None or trigger.comm == stack.comm or stack.comm is None:
             trigger = dataclasses.replace(trigger, pid=stack.pid)
+    if trigger is None and b.panic_task is not None:
+        pid, comm, line_no = b.panic_task
+        trigger = Trigger(
+            line_no=line_no,
+            comm=comm,
+            pid=pid,
+            gfp_mask=None,
+            gfp_flags=None,
+            order=None,
+            oom_score_adj=None,
+        )
     manual = b.manual or (trigger is not None and trigger.order == -1)
     meminfo = _meminfo(b)
     memcg = _memcg(b)
     victim = b.victim
     summary = b.summary
+    if victim is None and summary is not None and summary.pid is not None:
+        # 5.0+: the oom-kill: line names the task chosen to die; its kill line was cut away
+        victim = Kill(
+            line_no=summary.line_no,
+            prefix=None,
+            pid=summary.pid,
+            comm=summary.task or "?",
+            uid=summary.uid,
+        )
     if victim is not None:
         victim = _victim_memcg(victim, b)
     swap = None
@@ -85,6 +109,9 @@ def build_event(b: EventBuilder) -> OomEvent:
         manual=manual,
         suppressed=b.suppressed,
         headerless=b.headerless,
+        victim_source=None if victim is None else (
+            "kill line" if b.victim is not None else "oom-kill line"
+        ),
         lines=tuple(b.lines),
         unparsed=tuple(b.unparsed),
     )
@@ -201,6 +228,8 @@ def _scope(
         return Scope.MEMPOLICY
     if prefix.startswith("out of memory") or b.counters or b.zones:
         return Scope.SYSTEM
+    if any(f.lstrip("? ").startswith(GLOBAL_OOM_CALLERS) for f in b.frames):
+        return Scope.SYSTEM  # out_of_memory() reached from the page allocator, not a memcg
     if b.panic is not None and "out of memory" in b.panic.lower():
         return Scope.SYSTEM
     return None
@@ -230,5 +259,5 @@ def _missing(
     if (tasks is None or not tasks.rows) and not old:
         missing.append("tasks")
     if b.victim is None and b.panic is None and not b.no_killable:
-        missing.append("kill")
+        missing.append("kill")  # (a victim named only by the oom-kill: line still lacks it)
     return tuple(missing)

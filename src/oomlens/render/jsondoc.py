@@ -98,6 +98,7 @@ def event_document(e: OomEvent, a: EventAnalysis | None = None) -> dict[str, Any
         },
         "kill_prefix": e.kill_prefix,
         "victim": _kill(e.victim) if e.victim else None,
+        "victim_source": e.victim_source,
         "also_killed": [_kill(k) for k in e.also_killed],
         "reaped": _reaped(e),
         "oom_group": e.oom_group,

@@ -589,3 +589,10 @@ def test_feed_never_raises_on_near_misses(lines: list[tuple[str, str]]) -> None:
     for no, (prefix, rest) in enumerate(lines, 1):
         n.feed(no, (prefix + rest).encode("utf-8", "surrogatepass"))
     n.flush()
+
+
+def test_colors_and_byte_order_mark() -> None:
+    line = one(
+        b"\xef\xbb\xbf\x1b[32m[  621.423101] \x1b[0m\x1b[33mOut of memory: \x1b[0mKilled process 1"
+    )
+    assert (line.uptime_s, line.text) == (621.423101, "Out of memory: Killed process 1")

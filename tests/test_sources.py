@@ -274,3 +274,14 @@ def test_system_files_with_rotations(tmp_path: Path) -> None:
 def test_system_nothing_found(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"found no kernel log on this system.*sudo"):
         system_sources(which=which_only("dmesg"), probe=lambda c: False, root=tmp_path)  # type: ignore[arg-type]
+
+
+def test_open_stdin_pipe_gzip(monkeypatch: pytest.MonkeyPatch) -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, gzip.compress(LOG))  # small enough for the pipe buffer
+    os.close(write_fd)
+    with open(read_fd, "rb") as pipe:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(pipe))
+        with open_binary(Source("<stdin>", None)) as stream:
+            assert not stream.seekable()
+            assert stream.read() == LOG

@@ -94,6 +94,8 @@ _KMSG_DICT_ANYWHERE = re.compile(r" (?:SUBSYSTEM|DEVICE)=")
 
 # Email quoting of pasted logs: "> Mar 13 13:05:56 localhost kernel: ...", "> > ..."
 _QUOTE = re.compile(r"(?:> ?)+")
+# Colors kept in a paste of `dmesg --color=always` (util-linux): "\x1b[32m[  621.423101] \x1b[0m"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class Normalizer:
@@ -118,6 +120,10 @@ class Normalizer:
         comes first in the list.
         """
         text = raw[:MAX_LINE_BYTES].decode("utf-8", "backslashreplace").rstrip()
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        if text[:1] == "\ufeff":  # a byte-order mark from an editor
+            text = text[1:]
         body = _QUOTE.sub("", text, 1) if text[:1] == ">" else text
         out: list[LogLine] = []
         lines: list[LogLine] | None = None

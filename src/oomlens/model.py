@@ -402,6 +402,46 @@ class Consumer:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """A task as the kernel's oom_badness() would have scored it."""
+
+    pid: int
+    comm: str
+    points: int  # badness in pages (the kernel's unit, 3.5+), or the era's heuristic score
+    score_per_mille: int  # points * 1000 / totalpages, as the selection line prints it
+    oom_score_adj: int | None
+    eligible: bool  # False: oom_score_adj -1000 or otherwise unkillable (then not ranked)
+    note: str | None = None  # e.g. "oom_score_adj -1000: never killed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replay:
+    """The kernel's victim choice, replayed from the task table."""
+
+    era: str  # which oom_badness() rules were used, e.g. "3.5-5.8 (pages)"
+    totalpages: int | None  # the denominator for the event's scope
+    totalpages_source: str  # how it was found ("RAM + swap", "memcg limit", ...)
+    candidates: tuple[Candidate, ...]  # ranked, highest first (top N)
+    predicted_pid: int | None
+    actual_pid: int | None
+    matches_kernel: bool | None  # None when it cannot be judged
+    reason: str  # why it matches or not, or why it cannot be judged
+    why_not_runner_up: str | None = None  # one sentence: "why X and not Y"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """A named pattern with its evidence: an opinion, not a fact."""
+
+    rule: str  # e.g. "memory_leak", "fork_bomb", "memcg_limit_too_small"
+    severity: str  # "critical", "warning", "info"
+    summary: str  # one sentence
+    evidence: tuple[int, ...]  # line numbers in the event's source
+    confidence: str  # "high", "medium", "low"
+    advice: tuple[str, ...] = ()  # the knob to change, with numbers from the log
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventAnalysis:
     """Interpretation of one event: units, breakdown, the five answers."""
 
@@ -412,6 +452,8 @@ class EventAnalysis:
     breakdown: tuple[MemoryPart, ...]
     consumers: tuple[Consumer, ...]  # top tasks by rss
     answers: tuple[Answer, ...]
+    replay: Replay | None = None
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

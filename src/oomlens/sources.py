@@ -302,9 +302,15 @@ def _refuse_binary(head: bytes, name: str) -> None:
         raise SourceError(f"{name} does not look like a text log (binary data)")
 
 
-def _peek(stream: BinaryIO, size: int) -> bytes:
-    peek = getattr(stream, "peek", None)
-    return bytes(peek(size)[:size]) if peek is not None else b""
+def _head(stream: BinaryIO) -> bytes:
+    """The first bytes of the stream, left unread: 64 KiB of a file, a few of a pipe."""
+    if stream.seekable():
+        at = stream.tell()
+        head = stream.read(_SNIFF_BYTES)
+        stream.seek(at)
+        return head
+    peek = getattr(stream, "peek", None)  # a pipe: `<(zcat x.gz)`, `cat x | oomlens -`
+    return bytes(peek(8)[:8]) if peek is not None else b""
 
 
 @contextlib.contextmanager
@@ -324,21 +330,19 @@ def open_binary(source: Source) -> Iterator[BinaryIO]:
             if sys.stdin is None:
                 raise SourceError("no standard input to read (pass a log file)")
             raw: BinaryIO = sys.stdin.buffer  # not closed: it is not ours
-            head = _peek(raw, 8)
         else:
             try:
                 raw = stack.enter_context(open(source.path, "rb"))
-                if raw.seekable():
-                    head = raw.read(_SNIFF_BYTES)
-                    raw.seek(0)
-                else:  # a named pipe, `<(zcat x.gz)`
-                    head = _peek(raw, 8)
             except OSError as err:
                 raise _translate(err, source.name) from err
+        try:
+            head = _head(raw)
+        except OSError as err:
+            raise _translate(err, source.name) from err
         inner = _decompressed(raw, head, source.name)
         if inner is None and raw.seekable():
             _refuse_binary(head, source.name)
-            yield raw  # a plain file: its fd lets the scanner read it in parallel
+            yield raw  # a plain file (or stdin from one): the scanner can use its fd
             return
         if inner is not None:
             stack.callback(inner.close)

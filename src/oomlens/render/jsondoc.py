@@ -17,6 +17,7 @@ from oomlens.model import (
     LogLine,
     OomEvent,
     Reaped,
+    Replay,
     Report,
     TASK_COLUMNS,
     Task,
@@ -277,6 +278,43 @@ def _analysis(a: EventAnalysis) -> dict[str, Any]:
             for c in a.consumers
         ],
         "answers": {ans.key: _answer(ans) for ans in a.answers},
+        "replay": _replay(a.replay) if a.replay is not None else None,
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "summary": f.summary,
+                "evidence": list(f.evidence),
+                "confidence": f.confidence,
+                "advice": list(f.advice),
+            }
+            for f in a.findings
+        ],
+    }
+
+
+def _replay(r: Replay) -> dict[str, Any]:
+    return {
+        "era": r.era,
+        "totalpages": r.totalpages,
+        "totalpages_source": r.totalpages_source,
+        "candidates": [
+            {
+                "pid": c.pid,
+                "comm": c.comm,
+                "points": c.points,
+                "score_per_mille": c.score_per_mille,
+                "oom_score_adj": c.oom_score_adj,
+                "eligible": c.eligible,
+                "note": c.note,
+            }
+            for c in r.candidates
+        ],
+        "predicted_pid": r.predicted_pid,
+        "actual_pid": r.actual_pid,
+        "matches_kernel": r.matches_kernel,
+        "reason": r.reason,
+        "why_not_runner_up": r.why_not_runner_up,
     }
 
 

@@ -12,9 +12,13 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from oomlens import __version__
 from oomlens.errors import OomlensError, ParseError, SourceError
+
+if TYPE_CHECKING:
+    from oomlens.sources import Source
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 EXAMPLE = "real-6.18-global-oom.log"
@@ -57,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"analyse the bundled real example ({EXAMPLE}: a 6.18 kernel's system-wide OOM)",
     )
     a.set_defaults(func=cmd_analyze)
+
+    g = sub.add_parser(
+        "gfp",
+        help="decode a GFP allocation mask to flag names for a kernel release",
+        description=(
+            "Decode a gfp_mask as the kernel of a given release would print it "
+            "(old kernels print hex only). Without --kernel the era is guessed from the mask."
+        ),
+    )
+    g.add_argument("mask", help="e.g. 0x140cca or 0x280da, or the printed gfp_mask=0x..(..)")
+    g.add_argument("--kernel", metavar="RELEASE", help="kernel release, e.g. 4.4 or 3.10.0-514.el7")
+    g.set_defaults(func=cmd_gfp)
     return parser
 
 
@@ -83,20 +99,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from oomlens.analyze import diagnose
-    from oomlens.reader import read_source
-    from oomlens.render import render
     from oomlens.sources import Source, resolve, system_sources
 
     if args.example:
         with resources.as_file(resources.files("oomlens") / "examples" / EXAMPLE) as path:
-            sources = [Source(name=f"example:{EXAMPLE}", path=Path(path))]
-            return _analyze(args, sources, read_source, diagnose, render)
-    sources = resolve(args.paths) if args.paths else system_sources()
-    return _analyze(args, sources, read_source, diagnose, render)
+            return _analyze(args, [Source(name=f"example:{EXAMPLE}", path=Path(path))])
+    return _analyze(args, resolve(args.paths) if args.paths else system_sources())
 
 
-def _analyze(args, sources, read_source, diagnose, render) -> int:  # type: ignore[no-untyped-def]
+def _analyze(args: argparse.Namespace, sources: Sequence[Source]) -> int:
+    from oomlens.analyze import diagnose
+    from oomlens.reader import read_source
+    from oomlens.render import render
+
     events = []
     failed = 0
     for source in sources:
@@ -110,7 +125,7 @@ def _analyze(args, sources, read_source, diagnose, render) -> int:  # type: igno
             if e.unparsed:
                 ln = e.unparsed[0]
                 raise ParseError(
-                    f"unrecognised line in an OOM report: {ln.text!r}",
+                    f"unrecognised line in an OOM report: {ln.text!r} (drop --strict to skip it)",
                     path=ln.path,
                     line_no=ln.line_no,
                 )
@@ -134,6 +149,18 @@ def _analyze(args, sources, read_source, diagnose, render) -> int:  # type: igno
             file=sys.stderr,
         )
         return EXIT_NONE
+    return EXIT_FOUND
+
+
+def cmd_gfp(args: argparse.Namespace) -> int:
+    from oomlens.analyze.gfp import decode, describe
+
+    d = decode(args.mask.removeprefix("gfp_mask="), args.kernel)
+    era = f"{d.era} (guessed from the mask: pass --kernel)" if d.era_guessed else d.era
+    print(f"{d.mask:#x} = {d.text or '(no flags)'}")
+    print(f"  table: kernel {era}")
+    for meaning in describe(d):
+        print(f"  - {meaning}")
     return EXIT_FOUND
 
 

@@ -212,6 +212,7 @@ class _Reader:
         cap = max(limits.buffer, limits.lookback + limits.max_line + limits.chunk + 2)
         self.buf = bytearray(cap)
         self.mv = memoryview(self.buf)
+        self.find = _searcher(self.buf)
         # stream offset of buf[0]: a file offset for _PRead, else counted from the stream's start
         self.base = source.at if isinstance(source, _PRead) else 0
         self.hist = 0  # history starts here, at a line start
@@ -286,8 +287,10 @@ class _Reader:
         window.huge = bytes(self.mv[self.pos : self.pos + self.lim.max_line])
         tail = self.end  # the rest of the line is read here, over and over
         at = self.base + tail
+        # what follows its newline is kept: no more than a line may be, unread
+        step = min(self.lim.chunk, self.lim.max_line + 1)
         while True:
-            n = self.source(self.mv[tail : tail + self.lim.chunk])
+            n = self.source(self.mv[tail : tail + step])
             if not n:
                 self.eof = True
                 window.huge_end = at + 1  # and no newline: the stream ends
@@ -301,17 +304,45 @@ class _Reader:
             at += n
 
 
-def _find(buf: bytearray, start: int, end: int) -> Hits:
+def _find(reader: _Reader, start: int, end: int) -> Hits:
     """The starts of the lines in buf[start:end] that hold a needle, with their kind."""
+    buf, find = reader.buf, reader.find
     found: dict[int, int] = {}
     for needle, kind in _NEEDLES:
-        i = buf.find(needle, start, end)
+        i = find(needle, start, end)
         while i >= 0:
             line = buf.rfind(_NL, start, i) + 1 or start
             if found.get(line, 0) < kind:
                 found[line] = kind
-            i = buf.find(needle, buf.find(_NL, i, end) + 1, end)
+            i = find(needle, buf.find(_NL, i, end) + 1, end)
     return sorted(found.items())
+
+
+Find = Callable[[bytes, int, int], int]
+
+
+def _searcher(buf: bytearray) -> Find:
+    """buf.find(needle, start, end), done by the C library's memmem() when it has one.
+
+    On log text glibc's memmem (a hashed Horspool since 2.30) is 2-3x faster than bytes.find,
+    which makes it the largest share of the scan time after counting newlines.
+    """
+    try:
+        import ctypes
+
+        memmem = ctypes.CDLL(None).memmem
+    except (ImportError, OSError, AttributeError):
+        return buf.find
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    view = (ctypes.c_char * len(buf)).from_buffer(buf)  # pins buf: it cannot be resized
+    addr = ctypes.addressof(view)
+
+    def find(needle: bytes, start: int, end: int, _pin: object = view) -> int:
+        hit: int | None = memmem(addr + start, max(0, end - start), needle, len(needle))
+        return -1 if hit is None else hit - addr
+
+    return find
 
 
 def _kind(line: bytes) -> int:
@@ -436,7 +467,7 @@ def _sequential(
             yield from emitter.feed(w, reader.buf, [], 0)
         else:
             huge_kind = 0 if w.huge is None else _kind(w.huge)
-            yield from emitter.feed(w, reader.buf, _find(reader.buf, w.start, w.end), huge_kind)
+            yield from emitter.feed(w, reader.buf, _find(reader, w.start, w.end), huge_kind)
 
 
 # A hit found by a worker: (stream offset of its line, newlines before it in the part, kind)
@@ -451,7 +482,7 @@ def _find_part(fd: int, start: int, stop: int, limits: Limits) -> tuple[list[_Hi
     lines = 0
     while (w := reader.next_window()) is not None:
         c = w.start
-        for hs, kind in _find(buf, w.start, w.end):
+        for hs, kind in _find(reader, w.start, w.end):
             lines += buf.count(_NL, c, hs)
             c = hs
             hits.append((w.base + hs, lines, kind))

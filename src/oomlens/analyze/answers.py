@@ -115,7 +115,7 @@ def consumers(
             ev.append(event.meminfo.line_no)
         elif event.memcg is not None and event.memcg.stats:
             ev.append(event.memcg.stats[0].line_no)
-        against = f" of {total_label} {human_kb(total_kb)}" if total_kb else ""
+        against = f" ({total_label} {human_kb(total_kb)})" if total_kb else ""
         big = max(parts, key=lambda p: p.kb)
         details.append(
             "Memory by kind"
@@ -146,11 +146,17 @@ def swap(event: OomEvent) -> Answer:
             ev.append(memsw.line_no)
             mem = counters.get("memory")
             if mem is not None and memsw.limit_kb <= mem.limit_kb:
-                summary = "No: the cgroup's memory+swap limit equals its memory limit, so it could not swap."
+                summary = (
+                    "No: the cgroup's memory+swap limit equals its memory limit, "
+                    "so it could not swap."
+                )
             elif memsw.usage_kb >= memsw.limit_kb and not is_unlimited(memsw.limit_kb):
                 summary = "No: the cgroup used its whole memory+swap allowance."
             elif memsw.usage_kb == (mem.usage_kb if mem else -1):
-                summary = "No swap was in use by the cgroup (none configured on the host, or swappiness 0)."
+                summary = (
+                    "No swap was in use by the cgroup "
+                    "(none configured on the host, or swappiness 0)."
+                )
             else:
                 summary = "Yes, within the cgroup's memory+swap limit; it still ran out."
         elif v2swap is not None:
@@ -162,7 +168,10 @@ def swap(event: OomEvent) -> Answer:
                     f"No: the cgroup used its whole swap allowance ({human_kb(v2swap.limit_kb)})."
                 )
             else:
-                summary = f"Swap was allowed (usage {human_kb(v2swap.usage_kb)}); the cgroup still hit its limit."
+                summary = (
+                    f"Swap was allowed (usage {human_kb(v2swap.usage_kb)}); "
+                    "the cgroup still hit its limit."
+                )
         else:
             summary = "The log shows no swap figures for this cgroup."
         return _answer("swap", summary, details, ev)
@@ -265,7 +274,10 @@ def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
             "cgroup v2: memory.max / memory.high; memory.oom.group=1 to kill a whole job together",
         ]
     elif event.scope is Scope.CPUSET:
-        summary = "Widen the cpuset's memory nodes (cpuset.mems) or move the workload to nodes with memory."
+        summary = (
+            "Widen the cpuset's memory nodes (cpuset.mems) "
+            "or move the workload to nodes with memory."
+        )
     else:
         summary = "Limit the biggest consumer, add memory or swap, or spread the load."
         if top:
@@ -276,11 +288,13 @@ def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
         if event.swap is not None and event.swap.total_kb == 0:
             details.append("Add swap or zram so cold anonymous pages have somewhere to go.")
         details.append(
-            "Run an early userspace killer (systemd-oomd or earlyoom) to act before the kernel must."
+            "Run an early userspace killer (systemd-oomd or earlyoom) "
+            "to act before the kernel must."
         )
     if event.victim is not None and event.victim.oom_score_adj not in (None, 0):
         ev.append(event.victim.line_no)
         details.append(
-            f"The victim had oom_score_adj {event.victim.oom_score_adj}: check that this policy is intended."
+            f"The victim had oom_score_adj {event.victim.oom_score_adj}: "
+            "check that this policy is intended."
         )
     return _answer("prevention", summary, details, ev)

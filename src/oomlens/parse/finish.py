@@ -33,9 +33,11 @@ def build_event(b: EventBuilder) -> OomEvent:
     """Everything `b` collected, as a frozen event."""
     stack = _stack(b)
     trigger = b.trigger
-    if trigger is not None and stack is not None and stack.pid is not None:
-        if trigger.comm is None or trigger.comm == stack.comm or stack.comm is None:
-            trigger = dataclasses.replace(trigger, pid=stack.pid)
+    same_task = stack is not None and (
+        trigger is None or trigger.comm is None or stack.comm in (None, trigger.comm)
+    )
+    if trigger is not None and stack is not None and stack.pid is not None and same_task:
+        trigger = dataclasses.replace(trigger, pid=stack.pid)
     if trigger is None and b.panic_task is not None:
         pid, comm, line_no = b.panic_task
         trigger = Trigger(
@@ -109,9 +111,9 @@ def build_event(b: EventBuilder) -> OomEvent:
         manual=manual,
         suppressed=b.suppressed,
         headerless=b.headerless,
-        victim_source=None if victim is None else (
-            "kill line" if b.victim is not None else "oom-kill line"
-        ),
+        victim_source=None
+        if victim is None
+        else ("kill line" if b.victim is not None else "oom-kill line"),
         lines=tuple(b.lines),
         unparsed=tuple(b.unparsed),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 from oomlens.model import (
+    TASK_COLUMNS,
     FreeArea,
     Hugepages,
     Kill,
@@ -14,7 +17,6 @@ from oomlens.model import (
     Selection,
     SlabInfo,
     Task,
-    TASK_COLUMNS,
     Trigger,
     Zone,
 )
@@ -66,7 +68,7 @@ def kb_fields(rest: str) -> tuple[dict[str, int], bool | None, int | None]:
 def _spaced_kb(rest: str) -> list[tuple[str, int]]:
     out = []
     tokens = rest.split()
-    for a, b in zip(tokens, tokens[1:]):
+    for a, b in itertools.pairwise(tokens):
         if a.endswith(":") and b.endswith("kB") and b[:-2].isdigit():
             out.append((a[:-1], int(b[:-2])))
     return out
@@ -174,7 +176,7 @@ def task_row(text: str, line_no: int, columns: tuple[str, ...]) -> Task | None:
     if len(parts) <= len(numeric):
         return None  # cut short (wrapped, or the name is missing)
     values: dict[str, int | None] = {}
-    for col, raw in zip(numeric, parts):
+    for col, raw in zip(numeric, parts, strict=False):  # parts has the name as well
         try:
             value: int | None = int(raw)
         except ValueError:
@@ -191,7 +193,7 @@ def task_row(text: str, line_no: int, columns: tuple[str, ...]) -> Task | None:
         total_vm_pages=values.pop("total_vm_pages", None),
         rss_pages=values.pop("rss_pages", None),
         comm=comm,
-        **values,  # type: ignore[arg-type]  # keys come from TASK_COLUMNS, all int | None
+        **values,  # keys come from TASK_COLUMNS, all int | None
     )
 
 

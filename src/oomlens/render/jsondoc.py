@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from oomlens.model import (
+    TASK_COLUMNS,
     Answer,
     EventAnalysis,
     Kill,
@@ -19,7 +20,6 @@ from oomlens.model import (
     Reaped,
     Replay,
     Report,
-    TASK_COLUMNS,
     Task,
     Zone,
 )

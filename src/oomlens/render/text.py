@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from oomlens.model import EventAnalysis, OomEvent, Report
 from oomlens.units import human_kb
 
@@ -61,7 +63,7 @@ def _summary_table(report: Report) -> list[str]:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = [f"{len(report.events)} OOM events"]
     for r in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     return lines
 
 
@@ -98,9 +100,17 @@ def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
     for j, ans in enumerate(a.answers, 1):
         out.append("")
         out.append(f"  {j}. {ans.question}")
-        out.append(f"     {ans.summary}")
+        out += _wrap(ans.summary, "     ", "     ")
         for d in ans.details:
-            out.append(f"       - {d}")
+            out += _wrap(d, "       - ", "         ")
         if ans.evidence:
-            out.append("     evidence: lines " + ", ".join(str(n) for n in ans.evidence))
+            out += _wrap(
+                "evidence: lines " + ", ".join(str(n) for n in ans.evidence), "     ", "     "
+            )
     return out
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    ) or [first.rstrip()]

@@ -199,9 +199,7 @@ def _chatter_templates() -> list[tuple[int, Callable[[random.Random], str]]]:
         ),
         (
             1,
-            lambda r: (
-                f"nfs: server nas{r.randrange(1, 4)} not responding, still trying"
-            ),
+            lambda r: f"nfs: server nas{r.randrange(1, 4)} not responding, still trying",
         ),
     ]
 

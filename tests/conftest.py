@@ -29,3 +29,10 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def _pin_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "integration: causes a real kernel OOM kill in a memory cgroup (needs root; skips itself)",
+    )

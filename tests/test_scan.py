@@ -21,9 +21,7 @@ KILL = b"ut of memory"
 NEVER: frozenset[int] = frozenset()
 
 # Small sizes make every boundary (chunk, look-back, compaction, cut lines) happen in small inputs.
-TINY = Limits(
-    lookback=300, lookahead=200, report_span=900, max_line=400, chunk=64, buffer=0, parallel_min=0
-)
+TINY = Limits(lookback=300, lookahead=200, report_span=900, max_line=400, chunk=64, parallel_min=0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,7 +211,7 @@ def test_needles_split_across_reads(chunk: int, tmp_path: Path) -> None:
     filler = [b"x" * r.randrange(0, 30) + b"\n" for _ in range(60)]
     filler[20] = b"java invoked oom-killer: order=0\n"
     filler[45] = b"Memory cgroup out of memory: Killed process 7 (java)\n"
-    limits = Limits(lookback=40, lookahead=30, report_span=300, max_line=60, chunk=chunk, buffer=0)
+    limits = Limits(lookback=40, lookahead=30, report_span=300, max_line=60, chunk=chunk)
     got = check(b"".join(filler), tmp_path, limits)
     assert (21, filler[20][:-1]) in got
     assert (46, filler[45][:-1]) in got
@@ -223,10 +221,13 @@ def test_huge_line_is_cut_and_counts_as_one(tmp_path: Path) -> None:
     huge = b"y" * (3 << 20)
     kill = b"Out of memory: Killed process 1 (x)"
     data = b"a\n" + huge + b"\n" + kill + b"\n" + huge + KILL + b"\nz\n"
-    assert check(data, tmp_path, Limits(parallel_min=0)) == [
-        (3, kill),  # the huge line before it starts too far back to be in the look-back
-        (4, huge[: 1 << 20]),  # its needle is past the cut: in the look-ahead, not a hit
-    ]
+    assert (
+        check(data, tmp_path, Limits(parallel_min=0))
+        == [
+            (3, kill),  # the huge line before it starts too far back to be in the look-back
+            (4, huge[: 1 << 20]),  # its needle is past the cut: in the look-ahead, not a hit
+        ]
+    )
 
 
 def test_huge_line_with_a_needle_is_a_hit(tmp_path: Path) -> None:
@@ -336,7 +337,6 @@ def limit_sets(draw: st.DrawFn) -> Limits:
         report_span=draw(st.integers(1, 600)),
         max_line=draw(st.integers(lookback, 400)),
         chunk=draw(st.integers(1, 200)),
-        buffer=0,
         parallel_min=0,
     )
 

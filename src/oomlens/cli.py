@@ -18,6 +18,7 @@ from oomlens import __version__
 from oomlens.errors import OomlensError, ParseError, SourceError
 
 if TYPE_CHECKING:
+    from oomlens.model import OomEvent
     from oomlens.sources import Source
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
@@ -112,14 +113,21 @@ def _analyze(args: argparse.Namespace, sources: Sequence[Source]) -> int:
     from oomlens.reader import read_source
     from oomlens.render import render
 
-    events = []
+    events: list[OomEvent] = []
+    seen: set[tuple[object, ...]] = set()
     failed = 0
     for source in sources:
         try:
-            events += read_source(source)
+            found = read_source(source)
         except SourceError as err:
             failed += 1
             print(f"oomlens: error: {err}", file=sys.stderr)
+            continue
+        # a sosreport holds the same kernel messages in dmesg, journal and messages files:
+        # an event seen in an earlier source (same host, boot, time stamp, victim) is skipped
+        keys = [_identity(e) for e in found]
+        events += [e for e, k in zip(found, keys, strict=True) if k is None or k not in seen]
+        seen.update(k for k in keys if k is not None)
     if args.strict:
         for e in events:
             if e.unparsed:
@@ -162,6 +170,12 @@ def cmd_gfp(args: argparse.Namespace) -> int:
     for meaning in describe(d):
         print(f"  - {meaning}")
     return EXIT_FOUND
+
+
+def _identity(e: OomEvent) -> tuple[object, ...] | None:
+    if e.uptime_s is None:
+        return None
+    return (e.host, e.boot_id, round(e.uptime_s, 3), e.victim.pid if e.victim else None)
 
 
 def _guess_format(output: str | None) -> str:

@@ -123,7 +123,7 @@ def consumers(
             + ": "
             + ", ".join(f"{p.name} {human_kb(p.kb)}" for p in parts)
         )
-        if big.name == "slab unreclaimable":
+        if big.name in ("slab unreclaimable", "slab (all)"):
             summary += f" Kernel slab ({human_kb(big.kb)}) outweighs every process."
         elif big.name == "shmem":
             summary += (
@@ -145,7 +145,12 @@ def swap(event: OomEvent) -> Answer:
         if memsw is not None:
             ev.append(memsw.line_no)
             mem = counters.get("memory")
-            if mem is not None and memsw.limit_kb <= mem.limit_kb:
+            if mem is not None and memsw.usage_kb < mem.usage_kb:
+                summary = (
+                    "The log cannot tell: swap accounting is off for this cgroup "
+                    f"(memory+swap usage {human_kb(memsw.usage_kb)} is below its memory usage)."
+                )
+            elif mem is not None and memsw.limit_kb <= mem.limit_kb:
                 summary = (
                     "No: the cgroup's memory+swap limit equals its memory limit, "
                     "so it could not swap."
@@ -186,11 +191,39 @@ def swap(event: OomEvent) -> Answer:
             f"Yes: {human_kb(sw.free_kb)} of {human_kb(sw.total_kb)} swap was free, "
             "yet the kernel could not use it for this allocation."
         )
-        if event.trigger is not None and event.trigger.gfp_flags is not None:
-            flags = event.trigger.gfp_flags
-            if not any(f.startswith(("GFP_KERNEL", "GFP_HIGHUSER", "GFP_USER")) for f in flags):
-                details.append("The allocation's GFP flags may forbid reclaim or IO.")
+        details += _gfp_swap_details(event)
     return _answer("swap", summary, details, ev)
+
+
+def _gfp_swap_details(event: OomEvent) -> list[str]:
+    """Why free swap may not have helped this allocation, from its GFP mask."""
+    t = event.trigger
+    if t is None or t.gfp_mask is None:
+        return []
+    from oomlens.analyze.gfp import GfpMaskError, decode
+
+    try:
+        d = decode(t.gfp_mask, event.kernel)
+    except GfpMaskError:
+        return []
+    out = []
+    if not d.has("__GFP_IO") or not d.has("__GFP_DIRECT_RECLAIM"):
+        out.append(
+            f"The allocation ({d.text or t.gfp_mask}) could not start IO or reclaim directly, "
+            "so it could not push pages out to swap itself."
+        )
+    zones = event.meminfo.zones if event.meminfo else ()
+    if not d.has("__GFP_HIGHMEM") and any(z.name == "HighMem" for z in zones):
+        out.append(
+            "It needed low memory (no __GFP_HIGHMEM on a 32-bit HighMem kernel): swapping out "
+            "user pages that live in HighMem does not free the low zones."
+        )
+    if not out and t.order:
+        out.append(
+            f"It was an order-{t.order} allocation: it needs {2**t.order} contiguous pages, "
+            "which swapping does not create."
+        )
+    return out
 
 
 def thrashing(event: OomEvent, page_kb: int) -> Answer:
@@ -236,15 +269,23 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
         file_kb = (v.get("file", v.get("cache", 0))) // div
         usage = next((c.usage_kb for c in event.memcg.counters if c.name == "memory"), None)
         ev.append(st.line_no)
-        if usage:
-            pct = 100 * file_kb / usage
-            if pct < 2:
-                signs.append(f"the cgroup's page cache was nearly gone ({human_kb(file_kb)})")
         refaults = v.get("workingset_refault_file", v.get("workingset_refault"))
+        starved = usage is not None and usage > 0 and 100 * file_kb / usage < 2
         if refaults:
             details.append(
                 f"workingset_refault_file {refaults}: evicted file pages were read back."
             )
+        if starved and refaults:
+            signs.append(
+                f"the cgroup's page cache was nearly gone ({human_kb(file_kb)}) "
+                "and evicted file pages kept being read back"
+            )
+        elif starved:
+            full = (
+                "Full rather than thrashing: the cgroup's page cache was nearly gone "
+                f"({human_kb(file_kb)}), so reclaim had little left to free."
+            )
+            return _answer("thrashing", full, details, ev)
     if signs:
         summary = "Yes, likely: " + "; ".join(signs) + "."
     elif ev:
@@ -278,6 +319,8 @@ def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
             "Widen the cpuset's memory nodes (cpuset.mems) "
             "or move the workload to nodes with memory."
         )
+    elif event.scope is None and event.victim is None:
+        summary = "The report is cut short: too little of it is in the log to say."
     else:
         summary = "Limit the biggest consumer, add memory or swap, or spread the load."
         if top:

@@ -50,24 +50,34 @@ def breakdown(event: OomEvent, page_kb: int) -> tuple[tuple[MemoryPart, ...], in
         return (), None, ""
     c = event.meminfo.counters_pages
 
-    def kb(*keys: str) -> int:
+    def kb(*keys: str) -> int | None:
+        """The sum of the counters the log printed, None when it printed none of them."""
+        if not any(k in c for k in keys):
+            return None
         return pages_to_kb(sum(c.get(k, 0) for k in keys), page_kb)
 
     shmem = kb("shmem")
+    anon = kb("active_anon", "inactive_anon", "isolated_anon", "Active_anon")
+    if anon is not None and shmem is not None:
+        # shmem is swap-backed and sits on the anon LRU: take it out of anon, not out of file
+        anon = max(anon - shmem, 0)
+    slab = [
+        ("slab reclaimable", kb("slab_reclaimable")),
+        ("slab unreclaimable", kb("slab_unreclaimable")),
+    ]
+    if "slab_reclaimable" not in c and "slab" in c:
+        slab = [("slab (all)", kb("slab"))]  # <= 2.6.x printed one "slab:" counter
     parts = [
-        ("anon", kb("active_anon", "inactive_anon", "isolated_anon", "Active_anon")),
+        ("anon", anon),
         ("page cache", kb("active_file", "inactive_file", "isolated_file")),
         ("shmem", shmem),
-        ("slab reclaimable", kb("slab_reclaimable")),
-        ("slab unreclaimable", kb("slab_unreclaimable", "slab")),
+        *slab,
         ("page tables", kb("pagetables", "sec_pagetables")),
         ("free", kb("free")),
     ]
-    # shmem is swap-backed and sits on the anon LRU: take it out of anon, not out of file
-    parts[0] = ("anon", max(parts[0][1] - shmem, 0))
+    out = [MemoryPart(name=n, kb=v) for n, v in parts if v is not None]
     ram_pages = event.meminfo.totals_pages.get("RAM")
     total = pages_to_kb(ram_pages, page_kb) if ram_pages else None
-    out = [MemoryPart(name=n, kb=v) for n, v in parts]
     if total is not None:
         other = total - sum(p.kb for p in out)
         if other > 0:

@@ -112,5 +112,10 @@ def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
     return textwrap.wrap(
-        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
     ) or [first.rstrip()]

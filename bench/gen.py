@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 CASES = HERE.parent / "tests" / "cases"
 OUT = HERE / "out"
 
+PROFILES = ("/usr/sbin/cupsd", "snap.firefox.firefox", "/usr/bin/man")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # "[ 4771.273108]" at the start of a line, possibly after a syslog prefix ("... kernel: ")
 STAMP = re.compile(rb"\[ *(\d+)\.(\d{6})\]")
@@ -66,19 +67,20 @@ def _chatter_templates() -> list[tuple[int, Callable[[random.Random], str]]]:
         (
             14,
             lambda r: (
-                f"[UFW BLOCK] IN=eth0 OUT= MAC={_mac(r)} SRC={_ip(r)} DST=10.0.0.{r.randrange(2, 250)}"
-                f" LEN={r.choice((40, 44, 52, 60))} TOS=0x00 PREC=0x00 TTL={r.randrange(30, 250)}"
-                f" ID={r.randrange(65536)} PROTO=TCP SPT={r.randrange(1024, 65536)}"
-                f" DPT={r.choice((22, 23, 80, 443, 445, 3389, 5900, 8080))} WINDOW={r.randrange(1024, 65536)}"
-                " RES=0x00 SYN URGP=0"
+                f"[UFW BLOCK] IN=eth0 OUT= MAC={_mac(r)} SRC={_ip(r)}"
+                f" DST=10.0.0.{r.randrange(2, 250)} LEN={r.choice((40, 44, 52, 60))}"
+                f" TOS=0x00 PREC=0x00 TTL={r.randrange(30, 250)} ID={r.randrange(65536)}"
+                f" PROTO=TCP SPT={r.randrange(1024, 65536)}"
+                f" DPT={r.choice((22, 23, 80, 443, 445, 3389, 5900, 8080))}"
+                f" WINDOW={r.randrange(1024, 65536)} RES=0x00 SYN URGP=0"
             ),
         ),
         (
             10,
             lambda r: (
-                f"audit: type=1400 audit({r.randrange(1600000000, 1700000000)}.{r.randrange(1000):03d}"
-                f':{r.randrange(100, 99999)}): apparmor="DENIED" operation="open"'
-                f' profile="{r.choice(("/usr/sbin/cupsd", "snap.firefox.firefox", "/usr/bin/man"))}"'
+                f"audit: type=1400 audit({r.randrange(1600000000, 1700000000)}."
+                f'{r.randrange(1000):03d}:{r.randrange(100, 99999)}): apparmor="DENIED"'
+                f' operation="open" profile="{r.choice(PROFILES)}"'
                 f' name="/proc/{r.randrange(1, 99999)}/status" pid={r.randrange(1, 99999)}'
                 f' comm="{r.choice(("cupsd", "firefox", "man", "nroff"))}" requested_mask="r"'
                 ' denied_mask="r" fsuid=0 ouid=0'
@@ -87,8 +89,8 @@ def _chatter_templates() -> list[tuple[int, Callable[[random.Random], str]]]:
         (
             4,
             lambda r: (
-                f"usb {r.randrange(1, 4)}-{r.randrange(1, 8)}.{r.randrange(1, 5)}: new high-speed USB"
-                f" device number {r.randrange(2, 127)} using xhci_hcd"
+                f"usb {r.randrange(1, 4)}-{r.randrange(1, 8)}.{r.randrange(1, 5)}: new"
+                f" high-speed USB device number {r.randrange(2, 127)} using xhci_hcd"
             ),
         ),
         (
@@ -310,7 +312,7 @@ def write_sparse(out: Path, size: int, reports: int, style: str, seed: int) -> l
     written = 0
     done = 0
     with out.open("wb") as f:
-        for (_name, data), cut in zip(picks, cuts):
+        for (_name, data), cut in zip(picks, cuts, strict=True):
             for chunk in chatter_lines(r, clock, pool, cut - done, style):
                 written += f.write(chunk)
             done = cut

@@ -110,6 +110,23 @@ class Parser:
         out.sort(key=lambda e: e.first_line)
         return out
 
+    def flush(self) -> list[OomEvent]:
+        """Live use: return every report whose kill (or panic) line has been seen.
+
+        A watcher calls this once the log has been quiet for a moment after a kill line
+        (time for a late `oom_reaper` line); reports still waiting for their kill line stay.
+        """
+        out: list[OomEvent] = []
+        for st in self.hosts.values():
+            if st.held is not None:
+                out += self._process(st, *st.held)
+                st.held = None
+            if st.current is not None and st.current.ended:
+                out += self._close(st)
+            while st.done:
+                out.append(self._emit(st, st.done.popleft()))
+        return out
+
     # -- internals -------------------------------------------------------------------
 
     def _section(self, st: _Host) -> str | None:

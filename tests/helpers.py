@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import CASES, NOW
 from oomlens.analyze import diagnose
 from oomlens.model import OomEvent, Report
 from oomlens.reader import read_source
 from oomlens.sources import Source
-
-from conftest import CASES, NOW
 
 
 def case_events(name: str) -> list[OomEvent]:

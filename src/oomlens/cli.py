@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="fail on lines inside a report that are not known"
     )
     a.add_argument(
+        "--what-if",
+        nargs="+",
+        metavar="PID=ADJ",
+        type=_pid_adj,
+        help="replay the victim choice with these oom_score_adj values instead (-1000..1000)",
+    )
+    a.add_argument(
         "--example",
         action="store_true",
         help=f"analyse the bundled real example ({EXAMPLE}: a 6.18 kernel's system-wide OOM)",
@@ -122,7 +129,7 @@ def _analyze(args: argparse.Namespace, sources: Sequence[Source]) -> int:
         except SourceError as err:
             failed += 1
             print(f"oomlens: error: {err}", file=sys.stderr)
-            continue
+            found = list(err.events)  # what was read before the damage
         # a sosreport holds the same kernel messages in dmesg, journal and messages files:
         # an event seen in an earlier source (same host, boot, time stamp, victim) is skipped
         keys = [_identity(e) for e in found]
@@ -137,7 +144,10 @@ def _analyze(args: argparse.Namespace, sources: Sequence[Source]) -> int:
                     path=ln.path,
                     line_no=ln.line_no,
                 )
-    report = diagnose(events, sources=[s.name for s in sources])
+    if failed and not events:
+        return EXIT_ERROR
+    what_if = dict(args.what_if) if args.what_if else None
+    report = diagnose(events, sources=[s.name for s in sources], what_if=what_if)
     fmt = args.format or _guess_format(args.output)
     text = render(report, fmt)
     if args.output and args.output != "-":
@@ -170,6 +180,19 @@ def cmd_gfp(args: argparse.Namespace) -> int:
     for meaning in describe(d):
         print(f"  - {meaning}")
     return EXIT_FOUND
+
+
+def _pid_adj(text: str) -> tuple[int, int]:
+    pid, eq, adj = text.partition("=")
+    try:
+        value = (int(pid), int(adj))
+    except ValueError:
+        value = None
+    if not eq or value is None or not -1000 <= value[1] <= 1000:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected PID=ADJ with ADJ from -1000 to 1000, e.g. 1987=-1000"
+        )
+    return value
 
 
 def _identity(e: OomEvent) -> tuple[object, ...] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OomlensError(Exception):
     """Root of every error oomlens raises on purpose. `str()` is the message for the user."""
@@ -10,7 +12,12 @@ class OomlensError(Exception):
 
 
 class SourceError(OomlensError):
-    """An input could not be read: missing, unreadable, not a log."""
+    """An input could not be read: missing, unreadable, not a log.
+
+    `events` holds what was found before the damage when a source broke part-way.
+    """
+
+    events: tuple[Any, ...] = ()
 
 
 class ParseError(OomlensError):

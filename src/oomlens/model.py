@@ -408,7 +408,7 @@ class Candidate:
     pid: int
     comm: str
     points: int  # badness in pages (the kernel's unit, 3.5+), or the era's heuristic score
-    score_per_mille: int  # points * 1000 / totalpages, as the selection line prints it
+    score_per_mille: int | None  # points * 1000 / totalpages (selection line's unit); None: unknown
     oom_score_adj: int | None
     eligible: bool  # False: oom_score_adj -1000 or otherwise unkillable (then not ranked)
     note: str | None = None  # e.g. "oom_score_adj -1000: never killed"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from oomlens.containers import Normalizer
+from oomlens.errors import SourceError
 from oomlens.model import LogLine, OomEvent
 from oomlens.parse import Parser
 from oomlens.scan import scan
@@ -21,10 +22,18 @@ def read_source(source: Source, *, now: datetime.datetime | None = None) -> list
     parser = Parser(source.name)
     normalizer = Normalizer(source.name, now=now)
     events: list[OomEvent] = []
-    with open_binary(source) as stream:
-        for line in _lines(stream, normalizer, parser):
-            events += parser.feed(line)
-    events += parser.finish()
+    try:
+        with open_binary(source) as stream:
+            for line in _lines(stream, normalizer, parser):
+                events += parser.feed(line)
+    except SourceError as err:
+        # a damaged file (corrupt gzip, I/O error): keep what was read before the damage
+        err.events = tuple(_finish(parser, events + parser.finish()))
+        raise
+    return _finish(parser, events + parser.finish())
+
+
+def _finish(parser: Parser, events: list[OomEvent]) -> list[OomEvent]:
     # "the kernel release when any line in the file shows it"
     fallback = parser.releases[0] if parser.releases else None
     out = []

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from oomlens.analyze import answers, memory
+from oomlens.analyze import answers, memory, scoring
 from oomlens.model import EventAnalysis, OomEvent, Report
 
 __all__ = ["analyze_event", "diagnose"]
 
 
-def analyze_event(event: OomEvent, *, top: int = 10) -> EventAnalysis:
-    """What one event means: page size, breakdown, top consumers, the five answers."""
+def analyze_event(
+    event: OomEvent, *, top: int = 10, what_if: Mapping[int, int] | None = None
+) -> EventAnalysis:
+    """What one event means: page size, breakdown, top consumers, the five answers, and the
+    replay of the kernel's victim choice (`what_if`: pid -> oom_score_adj to try instead)."""
     page_kb, page_source = memory.page_size(event)
     parts, total_kb, total_label = memory.breakdown(event, page_kb)
     consumers = memory.consumers(event, page_kb, top)
@@ -29,14 +32,20 @@ def analyze_event(event: OomEvent, *, top: int = 10) -> EventAnalysis:
             answers.thrashing(event, page_kb),
             answers.prevention(event, consumers),
         ),
+        replay=scoring.replay(event, page_size_kb=page_kb, what_if=what_if, top=top),
     )
 
 
-def diagnose(events: Iterable[OomEvent], *, sources: Iterable[str] = ()) -> Report:
+def diagnose(
+    events: Iterable[OomEvent],
+    *,
+    sources: Iterable[str] = (),
+    what_if: Mapping[int, int] | None = None,
+) -> Report:
     """The report for a set of events: each with its analysis."""
     evs = tuple(events)
     return Report(
         sources=tuple(sources),
         events=evs,
-        analyses=tuple(analyze_event(e) for e in evs),
+        analyses=tuple(analyze_event(e, what_if=what_if) for e in evs),
     )

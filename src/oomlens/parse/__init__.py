@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from oomlens.model import LogLine, OomEvent
 from oomlens.parse import patterns as p
 from oomlens.parse.builder import SECTION_OF, EventBuilder
-from oomlens.parse.classify import KILL_KINDS, SECTION_KINDS, classify
+from oomlens.parse.classify import JOINABLE, KILL_KINDS, SECTION_KINDS, classify
 from oomlens.parse.finish import build_event
 
 __all__ = ["Parser", "parse_lines"]
@@ -83,7 +83,7 @@ class Parser:
         if st.held is not None:
             hkind, hline, htext = st.held
             after = SECTION_OF.get(hkind, section)
-            if line.cont and classify(line.text, after) == "other":
+            if line.cont and hkind in JOINABLE and classify(line.text, after) == "other":
                 # a hard-wrapped line (mail, serial console): glue it to the one before
                 joined = htext + " " + line.text
                 st.held = (classify(joined, section), hline, joined)

@@ -85,12 +85,13 @@ def classify(text: str, section: str | None) -> str:
         return "stat_kv"
     if section == "meminfo" and _is_counters(text):
         return "counters"
-    if section == "stack":
+    if section in ("stack", "header"):
+        # frames straight after the trigger: a grep fragment that lost "Call Trace:"
         if p.FRAME.match(text):
             return "frame"
         if p.TRACE_MARK.match(text):
             return "trace_mark"
-        if p.REGISTERS.match(text):
+        if section == "stack" and p.REGISTERS.match(text):
             return "registers"
     if section == "slab":
         if p.SLAB_HEADER.match(text):
@@ -125,6 +126,8 @@ def classify(text: str, section: str | None) -> str:
             return "swapcache"
     if text.startswith("oom-kill:"):
         return "summary"
+    if " mems_allowed=" in text and p.CPUSET.match(text):
+        return "cpuset"
     if "ill process" in text or "illed process" in text:
         if p.SHARING.match(text):
             return "sharing"
@@ -211,6 +214,26 @@ def classify(text: str, section: str | None) -> str:
     if section is None and _is_counters(text):
         return "counters"
     return "other"
+
+
+# Kinds whose line a mail client or serial console may have hard-wrapped: an unprefixed
+# line that follows one of them and means nothing alone is its tail.
+JOINABLE = frozenset(
+    {
+        "other",
+        "trigger",
+        "cpu",
+        "node",
+        "zone",
+        "buddy",
+        "hugepages",
+        "task_row",
+        "summary",
+        "memcg_stats",
+        "killed",
+        "selection",
+    }
+)
 
 
 def _is_counters(text: str) -> bool:

@@ -107,6 +107,41 @@ def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
             out += _wrap(
                 "evidence: lines " + ", ".join(str(n) for n in ans.evidence), "     ", "     "
             )
+    out += _replay(a)
+    return out
+
+
+def _replay(a: EventAnalysis) -> list[str]:
+    r = a.replay
+    if r is None:
+        return []
+    total = f", totalpages {r.totalpages} ({r.totalpages_source})" if r.totalpages else ""
+    out = ["", f"  Why this victim? Replay of the kernel's oom_badness() ({r.era}{total})"]
+    rows = [("#", "pid", "comm", "points", "score", "adj", "")]
+    for i, c in enumerate(r.candidates, 1):
+        mark = "<- killed" if c.pid == r.actual_pid else ""
+        if not c.eligible:
+            mark = (c.note or "not eligible") + (" " + mark if mark else "")
+        rows.append(
+            (
+                str(i),
+                str(c.pid),
+                c.comm,
+                str(c.points) if c.eligible else "-",
+                "-" if c.score_per_mille is None else str(c.score_per_mille),
+                "-" if c.oom_score_adj is None else str(c.oom_score_adj),
+                mark,
+            )
+        )
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    for row in rows:
+        out.append(
+            "     " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
+    verdict = {True: "matches the kernel", False: "differs from the kernel", None: "cannot judge"}
+    out += _wrap(f"{verdict[r.matches_kernel]}: {r.reason}", "     ", "     ")
+    if r.why_not_runner_up:
+        out += _wrap(r.why_not_runner_up, "     ", "     ")
     return out
 
 

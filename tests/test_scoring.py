@@ -410,7 +410,7 @@ def test_selection_scores_match_the_printed_ones() -> None:
         else:
             assert cand.score_per_mille == sel.score, name
             assert f"score {sel.score} matches the replay" in r.reason
-    assert checked == 4  # 003, cadvisor-container, cadvisor-system, rhel7
+    assert checked == 5  # 003, 005, cadvisor-container, cadvisor-system, rhel7
 
 
 def test_why_not_runner_up_names_both_tasks() -> None:

@@ -148,11 +148,12 @@ def _stack(b: EventBuilder) -> Stack | None:
 
 
 def _meminfo(b: EventBuilder) -> MemInfo | None:
-    if b.meminfo_line is None and not b.counters and not b.zones and not b.nodes:
-        return None
+    if not (b.meminfo_line or b.counters or b.zones or b.nodes or b.totals or b.pagecache):
+        return None  # (the tail alone, "N pages RAM", still counts: fragments keep it)
     line_no = b.meminfo_line
     if line_no is None:
-        firsts = [z.line_no for z in b.zones] + [n.line_no for n in b.nodes]
+        firsts = [ln.line_no for ln in b.lines if ln.text and ln.text[0].isdigit()]
+        firsts += [z.line_no for z in b.zones] + [n.line_no for n in b.nodes]
         line_no = min(firsts) if firsts else 0
     return MemInfo(
         line_no=line_no,
@@ -254,7 +255,7 @@ def _missing(
     if scope is Scope.MEMCG:
         if memcg is None or not memcg.counters:
             missing.append("memcg")
-    elif meminfo is None:
+    elif meminfo is None or not meminfo.counters_pages:
         missing.append("meminfo")
     # dump_tasks() is on by default from 2.6.36 (oom_score_adj era); older reports have none
     old = trigger is not None and trigger.oom_score_adj is None

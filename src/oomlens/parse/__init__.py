@@ -59,7 +59,10 @@ class Parser:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.hosts: dict[str | None, _Host] = {}
+        # one state per host, and per printing task where CONFIG_PRINTK_CALLER shows it
+        # ("[ T1234]"): two reports printed at once by two tasks (before oom_lock, ≈4.2,
+        # or memcg OOMs in different cgroups) interleave line by line and are told apart
+        self.hosts: dict[tuple[str | None, str | None], _Host] = {}
         self.releases: list[str] = []  # every kernel release the input showed, in order
 
     @property
@@ -76,9 +79,12 @@ class Parser:
         """Take one line; return the events it completed (usually none)."""
         if not line.kernel:
             return []
-        st = self.hosts.get(line.host)
+        key = (line.host, line.caller if line.caller and line.caller[0] == "T" else None)
+        if line.text.startswith("oom_reaper:"):
+            key = self._reaper_key(line, key)
+        st = self.hosts.get(key)
         if st is None:
-            st = self.hosts[line.host] = _Host()
+            st = self.hosts[key] = _Host()
         section = self._section(st)
         if st.held is not None:
             hkind, hline, htext = st.held
@@ -229,6 +235,23 @@ class Parser:
             b.add(pk, pl, pt)
         st.done.append(b)
         return self._close(st)
+
+    def _reaper_key(
+        self, line: LogLine, key: tuple[str | None, str | None]
+    ) -> tuple[str | None, str | None]:
+        """The oom_reaper kthread prints its line: route it to the task that killed the pid."""
+        m = p.REAPED.match(line.text) or p.REAP_FAILED.match(line.text)
+        if m is None:
+            return key
+        pid = int(m["pid"])
+        for k, st in self.hosts.items():
+            if k[0] != line.host:
+                continue
+            if (st.current is not None and st.current.owns_pid(pid)) or any(
+                b.owns_pid(pid) for b in st.done
+            ):
+                return k
+        return key
 
     def _reaped(self, st: _Host, line: LogLine, text: str) -> None:
         m = p.REAPED.match(text) or p.REAP_FAILED.match(text)

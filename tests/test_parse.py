@@ -37,7 +37,7 @@ def test_two_reports_printed_at_once_are_told_apart_by_caller_id() -> None:
         return out
 
     ra, rb = records(a, "T3775"), records(b, "T1987")
-    mixed = [r for pair in zip(ra, rb) for r in pair] + ra[len(rb) :] + rb[len(ra) :]
+    mixed = [r for pair in zip(ra, rb, strict=False) for r in pair] + ra[len(rb) :] + rb[len(ra) :]
     events = parse_text("\n".join(mixed))
     by_victim = {e.victim.pid: e for e in events if e.victim}
     assert sorted(by_victim) == [1987, 3775]

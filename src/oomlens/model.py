@@ -442,6 +442,52 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Attribution:
+    """The owner of a memory cgroup and where its memory limit is set."""
+
+    path: str
+    kind: str  # a key of analyze.cgroups.KNOBS: "kubernetes-pod", "docker", "systemd-service", ...
+    name: str  # what a person calls it: "pod 62015ce8-…", "nginx.service", "container 66ece93b397d"
+    knob: str  # where the limit of this kind is set
+    pod_uid: str | None = None  # with dashes, as `kubectl get pod -o jsonpath={.metadata.uid}`
+    qos: str | None = None  # "guaranteed", "burstable", "besteffort"
+    container_id: str | None = None  # full id as in the path
+    runtime: str | None = None  # "containerd", "cri-o", "docker", "podman", "lxc"
+    unit: str | None = None  # systemd unit or slice name
+    user_uid: int | None = None  # user-UID.slice
+    outer: Attribution | None = None  # the container this one runs in (kind node, LXC guest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recurrence:
+    """The same cgroup or process name in several events of one input."""
+
+    kind: str  # "cgroup" or "process"
+    key: str  # the cgroup path or the process name
+    indexes: tuple[int, ...]  # positions in the events given, in order
+    line_nos: tuple[int, ...]  # the kill line (or first line) of each
+    anon_kb: tuple[int | None, ...]  # the victim's anon-rss at each kill
+    intervals_s: tuple[float | None, ...]  # seconds from each kill to the next (count - 1)
+    growing: bool = False  # the victim's anon memory grew kill over kill (>= 3 kills)
+
+    @property
+    def count(self) -> int:
+        return len(self.indexes)
+
+    @property
+    def span_s(self) -> float | None:
+        """Seconds from the first to the last, when every gap is known."""
+        if not self.intervals_s or any(i is None for i in self.intervals_s):
+            return None
+        return sum(i for i in self.intervals_s if i is not None)
+
+    @property
+    def mean_interval_s(self) -> float | None:
+        span = self.span_s
+        return None if span is None else span / len(self.intervals_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventAnalysis:
     """Interpretation of one event: units, breakdown, the five answers."""
 
@@ -454,6 +500,7 @@ class EventAnalysis:
     answers: tuple[Answer, ...]
     replay: Replay | None = None
     findings: tuple[Finding, ...] = ()
+    attribution: Attribution | None = None  # who owns the OOM's (or the victim's) cgroup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -463,3 +510,4 @@ class Report:
     sources: tuple[str, ...]
     events: tuple[OomEvent, ...]
     analyses: tuple[EventAnalysis, ...]  # one per event, same order
+    recurring: tuple[Recurrence, ...] = ()  # the same cgroup or process in several events

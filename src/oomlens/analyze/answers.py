@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from oomlens.analyze import cgroups
 from oomlens.analyze.memory import memcg_limit_kb
-from oomlens.model import Answer, Consumer, MemoryPart, OomEvent, Scope
+from oomlens.model import Answer, Attribution, Consumer, Finding, MemoryPart, OomEvent, Scope
 from oomlens.units import human_kb, is_unlimited
 
 QUESTIONS = {
@@ -276,10 +277,12 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
                 f"workingset_refault_file {refaults}: evicted file pages were read back."
             )
         if starved and refaults:
-            signs.append(
-                f"the cgroup's page cache was nearly gone ({human_kb(file_kb)}) "
-                "and evicted file pages kept being read back"
+            possibly = (
+                f"Possibly: the cgroup's page cache was nearly gone ({human_kb(file_kb)}) and "
+                f"{refaults} evicted file pages had been read back (a count since the cgroup "
+                "started, so the rate is unknown)."
             )
+            return _answer("thrashing", possibly, details, ev)
         elif starved:
             full = (
                 "Full rather than thrashing: the cgroup's page cache was nearly gone "
@@ -295,25 +298,31 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
     return _answer("thrashing", summary, details, ev)
 
 
-def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
+def prevention(
+    event: OomEvent,
+    top: tuple[Consumer, ...],
+    found: tuple[Finding, ...] = (),
+    attribution: Attribution | None = None,
+) -> Answer:
     ev: list[int | None] = []
     details: list[str] = []
     limit = memcg_limit_kb(event)
+    # the patterns' advice first (most severe first), each piece of advice once
+    advice: list[str] = []
+    for f in found:
+        if f.severity in ("critical", "warning") and f.advice:
+            ev.extend(f.evidence)
+            advice += [a for a in f.advice if a not in advice]
     if event.scope is Scope.MANUAL:
         summary = "Nothing to prevent: this kill was requested by hand (SysRq-f)."
+        advice = []
     elif event.scope is Scope.MEMCG:
-        path = event.memcg_path or "the cgroup"
-        summary = (
-            f"Give {path} more memory than its {human_kb(limit)} limit, or make its workload "
-            "use less."
-            if limit
-            else f"Raise {path}'s memory limit or make its workload use less."
+        summary = cgroups.advice(attribution, limit)
+        advice = [a for a in advice if a != summary]
+        details.append(
+            "Set a soft limit below the hard one (memory.high, systemd MemoryHigh=) so the "
+            "workload is slowed and reclaimed before it is killed."
         )
-        details += [
-            "systemd: MemoryMax= (hard) and MemoryHigh= (throttle before the kill) on the unit",
-            "Docker: --memory (and --memory-swap); Kubernetes: resources.limits.memory",
-            "cgroup v2: memory.max / memory.high; memory.oom.group=1 to kill a whole job together",
-        ]
     elif event.scope is Scope.CPUSET:
         summary = (
             "Widen the cpuset's memory nodes (cpuset.mems) "
@@ -321,6 +330,8 @@ def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
         )
     elif event.scope is None and event.victim is None:
         summary = "The report is cut short: too little of it is in the log to say."
+    elif advice:
+        summary = advice.pop(0)
     else:
         summary = "Limit the biggest consumer, add memory or swap, or spread the load."
         if top:
@@ -328,12 +339,14 @@ def prevention(event: OomEvent, top: tuple[Consumer, ...]) -> Answer:
                 f"Cap {top[0].comm} with a cgroup limit (systemd MemoryMax=, Docker --memory) "
                 "so it is killed before the machine stalls."
             )
+    if event.scope in (Scope.SYSTEM, Scope.CPUSET, Scope.MEMPOLICY):
         if event.swap is not None and event.swap.total_kb == 0:
             details.append("Add swap or zram so cold anonymous pages have somewhere to go.")
         details.append(
             "Run an early userspace killer (systemd-oomd or earlyoom) "
             "to act before the kernel must."
         )
+    details = advice + details
     if event.victim is not None and event.victim.oom_score_adj not in (None, 0):
         ev.append(event.victim.line_no)
         details.append(

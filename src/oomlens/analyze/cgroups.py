@@ -18,8 +18,8 @@ the numbers of the log. Paths are split on "/" and read segment by segment (no r
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 
+from oomlens.model import Attribution
 from oomlens.units import human_kb
 
 __all__ = ["Attribution", "advice", "attribute"]
@@ -61,6 +61,12 @@ RUNTIME_PREFIXES = (
     ("libpod-conmon-", "podman"),
     ("libpod-", "podman"),
 )
+RUNTIME_LABEL = {
+    "containerd": "containerd",
+    "cri-o": "CRI-O",
+    "docker": "Docker",
+    "podman": "Podman",
+}
 RUNTIME_KIND = {
     "containerd": "containerd",
     "cri-o": "cri-o",
@@ -68,23 +74,6 @@ RUNTIME_KIND = {
     "podman": "podman",
 }
 CONTAINERD_NAMESPACES = ("default", "k8s.io")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Attribution:
-    """The owner of a memory cgroup and where its memory limit is set."""
-
-    path: str
-    kind: str  # a key of KNOBS: "kubernetes-pod", "docker", "systemd-service", ...
-    name: str  # what a person calls it: "pod 62015ce8-…", "nginx.service", "container 66ece93b397d"
-    knob: str  # where the limit of this kind is set
-    pod_uid: str | None = None  # with dashes, as `kubectl get pod -o jsonpath={.metadata.uid}`
-    qos: str | None = None  # "guaranteed", "burstable", "besteffort"
-    container_id: str | None = None  # full id as in the path
-    runtime: str | None = None  # "containerd", "cri-o", "docker", "podman", "lxc"
-    unit: str | None = None  # systemd unit or slice name
-    user_uid: int | None = None  # user-UID.slice
-    outer: Attribution | None = None  # the container this one runs in (kind node, LXC guest)
 
 
 def attribute(path: str) -> Attribution | None:
@@ -138,7 +127,7 @@ def advice(attr: Attribution | None, limit_kb: int | None) -> str:
         )
     if kind == "lxc":
         return (
-            f"Give LXC container {attr.name} more memory, {above}: lxc.cgroup2.memory.max "
+            f"Give {attr.name} more memory, {above}: lxc.cgroup2.memory.max "
             "(Proxmox: pct set <id> --memory <MiB>; LXD/Incus: limits.memory)."
         )
     if kind.startswith(("systemd-", "user-")):
@@ -233,25 +222,30 @@ def _lxc(path: str, segs: list[str]) -> Attribution | None:
         name, rest = segs[0].removeprefix("lxc.payload."), segs[1:]
     else:
         return None
-    outer = _make("/" + "/".join(segs[: len(segs) - len(rest)]), "lxc", name, runtime="lxc")
+    label = f"LXC container {name}"
+    outer = _make("/" + "/".join(segs[: len(segs) - len(rest)]), "lxc", label, runtime="lxc")
     if rest and rest[0] == "ns":  # Proxmox: the guest's own hierarchy starts below "ns"
         rest = rest[1:]
     inner = attribute("/" + "/".join(rest)) if rest else None
     if inner is None or inner.kind in ("systemd-slice", "cgroup"):
-        return _make(path, "lxc", name, runtime="lxc")
-    return _with_outer(inner, outer)
+        return _make(path, "lxc", label, runtime="lxc")
+    return _with_outer(path, inner, outer)
 
 
 def _container(path: str, segs: list[str]) -> Attribution | None:
     if segs[0] == "docker" and len(segs) >= 2 and _is_id(segs[1]):
         return _make(
-            path, "docker", f"container {_short(segs[1])}", container_id=segs[1], runtime="docker"
+            path,
+            "docker",
+            f"Docker container {_short(segs[1])}",
+            container_id=segs[1],
+            runtime="docker",
         )
     if len(segs) == 2 and segs[0] in CONTAINERD_NAMESPACES and _is_long_hex(segs[1]):
         return _make(
             path,
             "containerd",
-            f"container {_short(segs[1])}",
+            f"containerd container {_short(segs[1])}",
             container_id=segs[1],
             runtime="containerd",
         )
@@ -259,7 +253,8 @@ def _container(path: str, segs: list[str]) -> Attribution | None:
         runtime, cid = _container_id(seg.removesuffix(".scope"))
         if cid is not None and runtime is not None:
             kind = RUNTIME_KIND[runtime]
-            return _make(path, kind, f"container {_short(cid)}", container_id=cid, runtime=runtime)
+            label = f"{RUNTIME_LABEL[runtime]} container {_short(cid)}"
+            return _make(path, kind, label, container_id=cid, runtime=runtime)
     return None
 
 
@@ -327,11 +322,11 @@ def _make(
     )
 
 
-def _with_outer(inner: Attribution, outer: Attribution) -> Attribution:
+def _with_outer(path: str, inner: Attribution, outer: Attribution) -> Attribution:
     return Attribution(
-        path=inner.path,
+        path=path,
         kind=inner.kind,
-        name=f"{inner.name} in {outer.kind} {outer.name}",
+        name=f"{inner.name} in {outer.name}",
         knob=inner.knob,
         pod_uid=inner.pod_uid,
         qos=inner.qos,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypedDict
 
-from oomlens.model import OomEvent, Scope
+from oomlens.model import OomEvent, Recurrence, Scope
 
 __all__ = ["Recurrence", "TimelineEntry", "cgroup_key", "recurring", "seconds_between", "timeline"]
 
@@ -35,43 +34,6 @@ class TimelineEntry(TypedDict):
     victim: str | None  # the killed process's name
     pid: int | None
     anon_kb: int | None  # the victim's anon-rss from the kill line
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Recurrence:
-    """The same cgroup or process name in several events of one input."""
-
-    kind: str  # "cgroup" or "process"
-    key: str  # the cgroup path or the process name
-    indexes: tuple[int, ...]  # positions in the events given, in order
-    line_nos: tuple[int, ...]  # the kill line (or first line) of each
-    anon_kb: tuple[int | None, ...]  # the victim's anon-rss at each kill
-    intervals_s: tuple[float | None, ...]  # seconds from each kill to the next (count - 1)
-
-    @property
-    def count(self) -> int:
-        return len(self.indexes)
-
-    @property
-    def span_s(self) -> float | None:
-        """Seconds from the first to the last, when every gap is known."""
-        if not self.intervals_s or any(i is None for i in self.intervals_s):
-            return None
-        return sum(i for i in self.intervals_s if i is not None)
-
-    @property
-    def mean_interval_s(self) -> float | None:
-        span = self.span_s
-        return None if span is None else span / len(self.intervals_s)
-
-    @property
-    def growing(self) -> bool:
-        """The victim's anon memory grew kill over kill (at least three kills)."""
-        values = [v for v in self.anon_kb if v]
-        if len(values) < GROWTH_MIN_KILLS or len(values) < self.count:
-            return False
-        steady = all(b >= a * GROWTH_TOLERANCE for a, b in itertools.pairwise(values))
-        return steady and values[-1] >= values[0] * GROWTH_FACTOR
 
 
 def timeline(events: Sequence[OomEvent]) -> list[TimelineEntry]:
@@ -117,6 +79,15 @@ def recurring(events: Sequence[OomEvent], *, min_count: int = 2) -> tuple[Recurr
     return tuple(out)
 
 
+def _growing(anon_kb: Sequence[int | None], count: int) -> bool:
+    """The victim's anon memory grew kill over kill (at least three kills)."""
+    values = [v for v in anon_kb if v]
+    if len(values) < GROWTH_MIN_KILLS or len(values) < count:
+        return False
+    steady = all(b >= a * GROWTH_TOLERANCE for a, b in itertools.pairwise(values))
+    return steady and values[-1] >= values[0] * GROWTH_FACTOR
+
+
 def cgroup_key(event: OomEvent) -> str | None:
     """The cgroup an event is about: the one whose limit was hit, else the victim's.
 
@@ -147,13 +118,15 @@ def seconds_between(a: OomEvent, b: OomEvent) -> float | None:
 
 def _recurrence(kind: str, key: str, idx: list[int], events: Sequence[OomEvent]) -> Recurrence:
     evs = [events[i] for i in idx]
+    anon = tuple(e.victim.anon_rss_kb if e.victim else None for e in evs)
     return Recurrence(
         kind=kind,
         key=key,
         indexes=tuple(idx),
         line_nos=tuple(_line_no(e) for e in evs),
-        anon_kb=tuple(e.victim.anon_rss_kb if e.victim else None for e in evs),
+        anon_kb=anon,
         intervals_s=tuple(seconds_between(a, b) for a, b in itertools.pairwise(evs)),
+        growing=_growing(anon, len(idx)),
     )
 
 

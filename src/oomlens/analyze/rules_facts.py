@@ -129,7 +129,7 @@ def field_line(event: OomEvent, name: str, *, start: int | None = None) -> int |
         while at >= 0:
             before = text[at - 1] if at else " "
             after = text[at + len(name) : at + len(name) + 1]
-            if (before.isspace() or before in "[(,") and after in (":", "=", " "):
+            if (before.isspace() or before in "[(,") and after in (":", "=", " ", ""):
                 return ln.line_no
             at = text.find(name, at + 1)
     return None
@@ -195,6 +195,14 @@ def pct(part: float, whole: float | None) -> int:
     return round(100 * part / whole) if whole else 0
 
 
+def share(part: float, whole: float) -> str:
+    """A percentage for a summary: "42%", "0.8%", "under 0.1%"."""
+    value = 100 * part / whole if whole else 0.0
+    if value >= 10:
+        return f"{value:.0f}%"
+    return f"{value:.1f}%" if value >= 0.1 else "under 0.1%"
+
+
 def is_manual(event: OomEvent) -> bool:
     """SysRq-f (or /proc/sysrq-trigger): the kernel was told to kill, not out of memory."""
     if event.manual or event.scope is Scope.MANUAL:
@@ -258,7 +266,9 @@ def fragmented_zones(event: OomEvent, page_kb: int) -> list[Zone]:
     """Zones above their min watermark with no free block of the requested order.
 
     Only for order >= 1, and only when no zone the allocation may use had such a block
-    while above min (then the failure was not about contiguity).
+    while above min plus its lowmem_reserve (then the failure was not about contiguity).
+    The reserve taken is the zone's largest, a conservative stand-in for the one of the
+    allocation's class zone.
     """
     t, mi = event.trigger, event.meminfo
     if t is None or t.order is None or t.order < 1 or mi is None:
@@ -272,8 +282,11 @@ def fragmented_zones(event: OomEvent, page_kb: int) -> list[Zone]:
             continue
         if free <= low_mark:
             continue
+        reserve = pages_to_kb(max(z.lowmem_reserve_pages or (0,)), page_kb)
         if any(fa.count and fa.size_kb >= need_kb for fa in z.free_areas):
-            return []
+            if free > low_mark + reserve:
+                return []
+            continue
         out.append(z)
     return out
 
@@ -324,12 +337,21 @@ def anon_share(event: OomEvent, task: Task) -> float | None:
     return None
 
 
-def total(event: OomEvent, page_kb: int) -> tuple[int | None, str, int | None]:
-    """What the OOM ran against: (kB, "RAM" / "the cgroup limit", the line that says so)."""
+def total(
+    event: OomEvent, page_kb: int, *, swap: bool = False
+) -> tuple[int | None, str, int | None]:
+    """What the OOM ran against: (kB, "RAM" / "the cgroup limit", the line that says so).
+
+    With `swap`, a system OOM counts the swap space too (task sizes include swapped pages).
+    """
     if event.scope is Scope.MEMCG:
         limit, counter = memcg_limit(event)
         return limit, "the cgroup limit", counter.line_no if counter else None
-    return ram_kb(event, page_kb), "RAM", field_line(event, "pages RAM")
+    ram = ram_kb(event, page_kb)
+    sw = event.swap.total_kb if event.swap is not None else None
+    if swap and ram is not None and sw:
+        return ram + sw, "RAM + swap", field_line(event, "pages RAM")
+    return ram, "RAM", field_line(event, "pages RAM")
 
 
 def swap_state(event: OomEvent) -> str | None:
@@ -347,14 +369,16 @@ def swap_state(event: OomEvent) -> str | None:
 def series(event: OomEvent, ctx: Context) -> tuple[history.Recurrence, ...]:
     """The recurrences (same cgroup, same process name) this event belongs to."""
     events, index = position(event, ctx)
-    return tuple(r for r in history.recurring(events) if index in r.indexes)
+    return tuple(r for r in _recurring(events) if index in r.indexes)
 
 
 def next_event(event: OomEvent, ctx: Context) -> OomEvent | None:
     """The next event of the same input, if any."""
     events, index = position(event, ctx)
-    later = [e for e in events[index + 1 :] if e.source == event.source]
-    return later[0] if later else None
+    return next(
+        (events[i] for i in range(index + 1, len(events)) if events[i].source == event.source),
+        None,
+    )
 
 
 def position(event: OomEvent, ctx: Context) -> tuple[Sequence[OomEvent], int]:
@@ -366,3 +390,17 @@ def position(event: OomEvent, ctx: Context) -> tuple[Sequence[OomEvent], int]:
         if e is event:
             return events, i
     return (event,), 0
+
+
+# One slot: every event of an input asks about the same events in turn, so the
+# recurrences are worked out once per input instead of once per event (O(n) not O(n^2)).
+_last: list[tuple[Sequence[OomEvent], tuple[history.Recurrence, ...]]] = []
+
+
+def _recurring(events: Sequence[OomEvent]) -> tuple[history.Recurrence, ...]:
+    for seen, found in _last:
+        if seen is events:
+            return found
+    found = history.recurring(events)
+    _last[:] = [(events, found)]
+    return found

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 CMA_SHARE = 0.5  # CMA pages make up at least half of a zone's free memory
 # Kernel memory charged to a cgroup (memcg kmem accounting) shows these frames.
+SLAB_FRAMES = ("kmem_cache_alloc", "___slab_alloc", "__slab_alloc", "new_slab")
 KMEM_CHARGE_FRAMES = ("obj_cgroup_charge", "memcg_kmem_charge", "__memcg_kmem_charge_page")
 
 
@@ -135,7 +136,7 @@ def kernel_allocation(event: OomEvent, ctx: Context) -> Finding | None:
     size = f" order-{order}" if order else ""
     if event.scope is Scope.MEMCG:
         if not any(n in KMEM_CHARGE_FRAMES for n in names):
-            return None  # memcg reports print GFP_KERNEL for every charge: nothing to tell
+            return None  # the charge GFP says little (6.x prints GFP_KERNEL for user pages)
         kmem = f.memcg_counter(event, "kmem")
         used = f" (kmem usage {human_kb(kmem.usage_kb)})" if kmem else ""
         return Finding(
@@ -156,13 +157,15 @@ def kernel_allocation(event: OomEvent, ctx: Context) -> Finding | None:
                 "size the limit for it too.",
             ),
         )
+    if decoded is not None and decoded.mask == 0:
+        return None  # gfp_mask=0: a page-fault OOM (pagefault_out_of_memory), a user page
     if decoded is not None and (
         decoded.has("__GFP_HIGHMEM")
         or decoded.has("__GFP_MOVABLE")
         or decoded.has("__GFP_HARDWALL")
     ):
         return None  # a user-data page (pipe, page cache) allocated from a syscall
-    gfp_text = decoded.text if decoded is not None else "unknown-GFP"
+    alloc = f"a {decoded.text}{size} allocation" if decoded is not None else f"an{size} allocation"
     confidence, note = f.hedge(event, "high" if decoded is not None else "medium", ("header",))
     if decoded is None and not note:
         confidence, note = "medium", " (the log does not show the GFP flags)"
@@ -171,8 +174,8 @@ def kernel_allocation(event: OomEvent, ctx: Context) -> Finding | None:
         rule="kernel_allocation",
         severity="info",
         summary=(
-            f"The kernel needed the memory, not a user page fault: a {gfp_text}{size} allocation "
-            f"from {who}{' during fork()' if forking else ''}{note}."
+            f"The kernel needed the memory, not a user page fault: {alloc} from {who}"
+            f"{' during fork()' if forking else ''}{note}."
         ),
         evidence=f.lines(event.trigger.line_no if event.trigger else None, _frame_line(event, who)),
         confidence=confidence,
@@ -245,9 +248,7 @@ def _kernel_advice(event: OomEvent, forking: bool) -> tuple[str, ...]:
             "fork() needs kernel memory (stack, page tables): cap task counts with TasksMax= "
             "(systemd), --pids-limit (containers) or ulimit -u."
         )
-    if any(
-        n.startswith(("kmem_cache_alloc", "kmalloc", "__kmalloc")) for n in f.frame_names(event)
-    ):
+    if any(n.startswith(SLAB_FRAMES) for n in f.frame_names(event)):
         out.append("A slab allocation: check for a growing cache with slabtop -o -s c.")
     mins = f.sum_min_kb(event)
     out.append(

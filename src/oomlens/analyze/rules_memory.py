@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from oomlens.analyze import cgroups
 from oomlens.analyze import rules_facts as f
 from oomlens.model import Finding, OomEvent, Scope
-from oomlens.units import human_kb
+from oomlens.units import human_kb, is_unlimited
 
 if TYPE_CHECKING:
     from oomlens.analyze.rules import Context
@@ -18,6 +18,7 @@ FORK_MIN_SAME = 50  # rows with one name, whatever the table size
 SLAB_SHARE = 0.30  # unreclaimable slab above this share of RAM is abnormal
 SHMEM_SHARE = 0.25
 HUGETLB_SHARE = 0.10
+AT_LIMIT_PCT = 95  # usage within 5% of the limit counts as "at the limit"
 CACHE_GONE = 0.02  # page cache below 2% of RAM: nothing left to reclaim
 
 
@@ -51,13 +52,18 @@ def memory_leak(event: OomEvent, ctx: Context) -> Finding | None:
     anon = f.anon_share(event, top)
     if anon is not None and anon < 0.5:
         return None  # file- or shmem-backed: not a heap that grows
-    total_kb, label, total_line = f.total(event, page)
+    total_kb, label, total_line = f.total(event, page, swap=True)
     if total_kb and out.top_kb < total_kb * LEAK_MIN_SHARE:
         return None
     confidence = "low"
     if event.scope is not Scope.MEMCG and anon is not None and anon >= 0.8 and total_kb:
         confidence = "medium" if out.top_kb * 2 >= total_kb else "low"
-    share = f", {f.pct(out.top_kb, total_kb)}% of {label} {human_kb(total_kb)}" if total_kb else ""
+    share = ""
+    if total_kb:  # resident pages include shared file pages that may be charged elsewhere
+        pct = min(f.pct(out.top_kb, total_kb), 100)
+        share = f", {pct}% of {label} {human_kb(total_kb)}"
+        if out.top_kb > total_kb * 1.05:
+            share = f", more than {label} ({human_kb(total_kb)})"
     anon_text = f", {round(anon * 100)}% of it anonymous" if anon is not None else ""
     ratio = out.top_kb / max(out.runner_up_kb, 1)
     victim = event.victim
@@ -73,6 +79,7 @@ def memory_leak(event: OomEvent, ctx: Context) -> Finding | None:
             top.line_no,
             out.runner_up.line_no,
             total_line,
+            f.field_line(event, "Total swap") if label == "RAM + swap" else None,
             victim.line_no if victim is not None and victim.pid == top.pid else None,
         ),
         confidence=confidence,
@@ -153,7 +160,7 @@ def workload_too_big(event: OomEvent, ctx: Context) -> Finding | None:
         severity="warning",
         summary=(
             f"{stands} while page cache is down to {human_kb(file_kb)} "
-            f"({100 * file_kb / ram:.1f}% of {human_kb(ram)} RAM) and {swap_text}: the workload "
+            f"({f.share(file_kb, ram)} of {human_kb(ram)} RAM) and {swap_text}: the workload "
             f"needs more memory than the machine has{note}."
         ),
         evidence=f.lines(
@@ -291,8 +298,8 @@ def hugetlb_reserved(event: OomEvent, ctx: Context) -> Finding | None:
         severity="critical" if unused else "warning",
         summary=(
             f"HugeTLB pools reserve {human_kb(reserved)} ({shape}, {f.pct(reserved, ram)}% of "
-            f"{human_kb(ram)} RAM), {human_kb(free)} of it free: ordinary allocations cannot "
-            "use these pages."
+            f"{human_kb(ram)} RAM), {f'{human_kb(free)} of it' if free else 'none of it'} free: "
+            "ordinary allocations cannot use these pages."
         ),
         evidence=f.lines(
             *(h.line_no for h in mi.hugepages if h.total), f.field_line(event, "pages RAM")
@@ -325,19 +332,41 @@ def memcg_limit_too_small(event: OomEvent, ctx: Context) -> Finding | None:
         figures = f" of {human_kb(limit)} (usage {human_kb(counter.usage_kb)}{fails})"
     anon, _ = f.memcg_stat_kb(event, "anon", "rss")
     filled = f", {human_kb(anon)} of it anonymous" if anon and limit else ""
+    # v1 memory+swap / kmem, v2 swap: a second counter may be the one that ran out
+    full = [
+        c
+        for c in (event.memcg.counters if event.memcg else ())
+        if c.name != "memory" and c.limit_kb > 0 and not is_unlimited(c.limit_kb)
+        if c.usage_kb * 100 >= c.limit_kb * AT_LIMIT_PCT
+    ]
+    at_limit = bool(counter and limit and counter.usage_kb * 100 >= limit * AT_LIMIT_PCT)
+    if counter is not None and not at_limit:
+        confidence = f.lower(confidence)
+    also = "".join(
+        f"; {c.name} is at its {human_kb(c.limit_kb)} limit{' too' if at_limit else ''}"
+        for c in full
+    )
     again = f"; it ran out {repeats} times in this log" if repeats >= 2 else ""
+    advice = [cgroups.advice(attr, limit)]
+    if any(c.name in ("memory+swap", "swap") for c in full):
+        advice.append(
+            "Swap is capped as well: raise memory+swap with it (Docker --memory-swap, cgroup v1 "
+            "memory.memsw.limit_in_bytes, v2 memory.swap.max)."
+        )
     return Finding(
         rule="memcg_limit_too_small",
         severity="critical" if repeats >= 3 else "warning",
-        summary=f"{name} hit its memory limit{figures}{filled}{again}{note}.",
+        summary=f"{name} hit its memory limit{figures}{filled}{also}{again}{note}.",
         evidence=f.lines(
             counter.line_no if counter else None,
             event.memcg.stats[0].line_no if event.memcg and event.memcg.stats else None,
             event.summary.line_no if event.summary else None,
             event.memcg.line_no if event.memcg else None,
+            event.selection.line_no if event.selection else None,
+            event.victim.line_no if event.victim and counter is None else None,
         ),
         confidence=confidence,
-        advice=(cgroups.advice(attr, limit),),
+        advice=tuple(advice),
     )
 
 

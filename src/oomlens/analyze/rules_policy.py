@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 LOOP_MIN_KILLS = 3
 QUICK_S = 60.0  # a second kill within a minute: the first one did not help
 EXEMPT_ROW_SHARE = 0.25  # -1000 rows worth a finding: a quarter of the table...
-EXEMPT_MEMORY_SHARE = 0.10  # ...or a tenth of its memory
+EXEMPT_MEMORY_SHARE = 0.25  # ...or a quarter of its memory
 
 
 def manual_oom(event: OomEvent, ctx: Context) -> Finding | None:
@@ -135,13 +135,15 @@ def protection_audit(event: OomEvent, ctx: Context) -> Finding | None:
     if no_kill:
         severity = "critical"
         empty = sum(1 for t in rows if t.oom_score_adj != -1000 and not t.rss_pages)
-        why = f" ({len(exempt)} exempt, {empty} with no memory to free)" if rows else ""
+        why = (
+            f" ({len(exempt)} exempt, {empty} with no memory to free)" if rows and not many else ""
+        )
         parts.append(f"the kernel found no killable process{why} and panicked")
-    if exempt and (many or no_kill):
-        big = sorted(exempt, key=lambda t: -f.task_kb(t, page))[:3]
+    big_exempt = sorted(exempt, key=lambda t: -f.task_kb(t, page))[:5]
+    if many:
         parts.append(
             f"{len(exempt)} of {len(rows)} tasks are exempt with oom_score_adj -1000 "
-            f"({', '.join(t.comm for t in big)}; {human_kb(exempt_kb)} together)"
+            f"({', '.join(t.comm for t in big_exempt[:3])}; {human_kb(exempt_kb)} together)"
         )
         if exempt_kb * 4 >= table_kb:
             severity = "critical" if no_kill else "warning"
@@ -154,7 +156,10 @@ def protection_audit(event: OomEvent, ctx: Context) -> Finding | None:
         comm, pid, bigger = volunteer
         spared = ""
         if bigger is not None:
-            spared = f", although {bigger.comm} held {human_kb(f.task_kb(bigger, page))}"
+            spared = (
+                f", although {bigger.comm} (pid {bigger.pid}) held "
+                f"{human_kb(f.task_kb(bigger, page))}"
+            )
             severity = "warning" if severity == "info" else severity
         parts.append(
             f"{comm} (pid {pid}) was killed first because its oom_score_adj is 1000{spared}"
@@ -168,11 +173,12 @@ def protection_audit(event: OomEvent, ctx: Context) -> Finding | None:
     return Finding(
         rule="protection_audit",
         severity=severity,
-        summary=f"{text[0].upper()}{text[1:]}{note}.",
+        summary=f"oom_score_adj shaped this OOM: {text}{note}.",
         evidence=f.lines(
             event.panic_line_no if no_kill else None,
-            *(t.line_no for t in exempt[:10]),
+            *(t.line_no for t in (big_exempt if many or no_kill else ())),
             event.victim.line_no if volunteer and event.victim else None,
+            volunteer[2].line_no if volunteer and volunteer[2] else None,
             event.tasks.line_no if event.tasks and (many or no_kill) else None,
         ),
         confidence=confidence,
@@ -188,7 +194,12 @@ def oom_loop(event: OomEvent, ctx: Context) -> Finding | None:
         return None
     n, k = rec.count, rec.indexes.index(f.position(event, ctx)[1]) + 1
     mean = rec.mean_interval_s
-    pace = f", every {_duration(mean)} on average" if mean is not None else ""
+    if n == 2:
+        times = "twice in this log" + (f", {_duration(mean)} apart" if mean is not None else "")
+    else:
+        times = f"{n} times in this log" + (
+            f", every {_duration(mean)} on average" if mean is not None else ""
+        )
     quick = mean is not None and mean < QUICK_S
     what = f"cgroup {rec.key}" if rec.kind == "cgroup" else f"process {rec.key}"
     if rec.kind == "cgroup":
@@ -199,7 +210,7 @@ def oom_loop(event: OomEvent, ctx: Context) -> Finding | None:
     return Finding(
         rule="oom_loop",
         severity="critical" if n >= 5 or quick else "warning",
-        summary=f"The {what} ran out of memory {n} times in this log{pace}; this is number {k}.",
+        summary=f"The {what} ran out of memory {times}; this is number {k}.",
         evidence=f.lines(*rec.line_nos),
         confidence="high" if n >= LOOP_MIN_KILLS and mean is not None else "medium",
         advice=(

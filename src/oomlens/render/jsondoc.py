@@ -13,6 +13,7 @@ from typing import Any
 from oomlens.model import (
     TASK_COLUMNS,
     Answer,
+    Attribution,
     EventAnalysis,
     Kill,
     LogLine,
@@ -35,6 +36,38 @@ def to_document(report: Report) -> dict[str, Any]:
         "events": [
             event_document(e, a) for e, a in zip(report.events, report.analyses, strict=True)
         ],
+        "timeline": [_timeline_row(i, e) for i, e in enumerate(report.events)],
+        "recurring": [
+            {
+                "kind": r.kind,
+                "key": r.key,
+                "count": r.count,
+                "events": list(r.indexes),
+                "lines": list(r.line_nos),
+                "victim_anon_kb": list(r.anon_kb),
+                "intervals_s": list(r.intervals_s),
+                "mean_interval_s": r.mean_interval_s,
+                "growing": r.growing,
+            }
+            for r in report.recurring
+        ],
+    }
+
+
+def _timeline_row(i: int, e: OomEvent) -> dict[str, Any]:
+    v = e.victim
+    return {
+        "event": i,
+        "source": e.source,
+        "line": e.first_line,
+        "time": e.time,
+        "uptime_s": e.uptime_s,
+        "host": e.host,
+        "scope": e.scope.value if e.scope else None,
+        "memcg": e.memcg_path,
+        "victim": v.comm if v else None,
+        "pid": v.pid if v else None,
+        "anon_rss_kb": v.anon_rss_kb if v else None,
     }
 
 
@@ -279,6 +312,7 @@ def _analysis(a: EventAnalysis) -> dict[str, Any]:
         ],
         "answers": {ans.key: _answer(ans) for ans in a.answers},
         "replay": _replay(a.replay) if a.replay is not None else None,
+        "attribution": _attribution(a.attribution),
         "findings": [
             {
                 "rule": f.rule,
@@ -290,6 +324,24 @@ def _analysis(a: EventAnalysis) -> dict[str, Any]:
             }
             for f in a.findings
         ],
+    }
+
+
+def _attribution(a: Attribution | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "path": a.path,
+        "kind": a.kind,
+        "name": a.name,
+        "knob": a.knob,
+        "pod_uid": a.pod_uid,
+        "qos": a.qos,
+        "container_id": a.container_id,
+        "runtime": a.runtime,
+        "unit": a.unit,
+        "user_uid": a.user_uid,
+        "outer": _attribution(a.outer),
     }
 
 

@@ -64,7 +64,21 @@ def _summary_table(report: Report) -> list[str]:
     lines = [f"{len(report.events)} OOM events"]
     for r in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    for rec in report.recurring:
+        every = f", about every {_duration(rec.mean_interval_s)}" if rec.mean_interval_s else ""
+        grew = ", the victim growing each time" if rec.growing else ""
+        lines += _wrap(f"{rec.kind} {rec.key}: {rec.count} kills{every}{grew}", "  ", "    ")
     return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
@@ -107,7 +121,26 @@ def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:
             out += _wrap(
                 "evidence: lines " + ", ".join(str(n) for n in ans.evidence), "     ", "     "
             )
+    out += _findings(a)
     out += _replay(a)
+    return out
+
+
+def _findings(a: EventAnalysis) -> list[str]:
+    if not a.findings and a.attribution is None:
+        return []
+    out = ["", "  Patterns"]
+    if a.attribution is not None:
+        out += _wrap(f"cgroup owner: {a.attribution.name} ({a.attribution.kind})", "     ", "     ")
+    for f in a.findings:
+        out += _wrap(
+            f"[{f.severity}] {f.rule} ({f.confidence} confidence): {f.summary}", "     ", "       "
+        )
+        for adv in f.advice:
+            out += _wrap(adv, "       - ", "         ")
+        if f.evidence:
+            cited = "evidence: lines " + ", ".join(str(n) for n in f.evidence)
+            out += _wrap(cited, "       ", "       ")
     return out
 
 

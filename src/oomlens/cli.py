@@ -1,4 +1,6 @@
-"""The command line: `oomlens analyze`, `oomlens gfp`. Each subcommand is a short function.
+"""The command line: `oomlens analyze`, `gfp`, `scores`, `watch`, `history` (and `serve`).
+
+Each subcommand is a short function; the live ones are in `commands_live`.
 
 Exit status is grep-like so scripts can trust it: 0 = at least one OOM event found,
 1 = input read fine but no OOM event in it, 2 = usage or input error.
@@ -81,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("mask", help="e.g. 0x140cca or 0x280da, or the printed gfp_mask=0x..(..)")
     g.add_argument("--kernel", metavar="RELEASE", help="kernel release, e.g. 4.4 or 3.10.0-514.el7")
     g.set_defaults(func=cmd_gfp)
+
+    from oomlens.commands_live import add_save_argument, register
+
+    add_save_argument(a)  # analyze --save [--db PATH]
+    register(sub)  # scores, watch, history
     return parser
 
 
@@ -148,6 +155,10 @@ def _analyze(args: argparse.Namespace, sources: Sequence[Source]) -> int:
         return EXIT_ERROR
     what_if = dict(args.what_if) if args.what_if else None
     report = diagnose(events, sources=[s.name for s in sources], what_if=what_if)
+    if args.save:
+        from oomlens.commands_live import save_events
+
+        save_events(report, args.db)
     fmt = args.format or _guess_format(args.output)
     text = render(report, fmt)
     if args.output and args.output != "-":

@@ -183,7 +183,13 @@ def test_json_is_sorted_and_stable(capsys: Capsys) -> None:
     assert main(["analyze", "--format", "json", "--example"]) == 0
     assert capsys.readouterr().out == first
     doc = json.loads(first)
-    assert first == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # one line per event, keys sorted: each event line is the compact sorted encoding
+    lines = first.splitlines()
+    assert lines[0] == '{"events":['
+    assert lines[1] == json.dumps(
+        doc["events"][0], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    assert list(doc) == sorted(doc)
 
 
 def _oomlens(*argv: str, stdout: int) -> subprocess.Popen[bytes]:
@@ -199,7 +205,7 @@ def test_closed_stdout_like_head() -> None:
     cases = sorted(str(p) for p in CASES.glob("*.log"))
     proc = _oomlens("analyze", "--format", "json", *cases, stdout=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline() == b"{\n"
+    assert proc.stdout.readline() == b'{"events":[\n'
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0

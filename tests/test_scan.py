@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import random
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +24,15 @@ KILL = b"ut of memory"
 NEVER: frozenset[int] = frozenset()
 
 # Small sizes make every boundary (chunk, look-back, compaction, cut lines) happen in small inputs.
-TINY = Limits(lookback=300, lookahead=200, report_span=900, max_line=400, chunk=64, parallel_min=0)
+TINY = Limits(
+    lookback=300,
+    lookback_trigger=20,
+    lookahead=200,
+    report_span=900,
+    max_line=400,
+    chunk=64,
+    parallel_min=0,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -42,30 +53,32 @@ def reference(
     if len(data) < whole_below:
         return [(i, content) for i, (_, _, content) in enumerate(lines, 1)]
     kinds = [2 if KILL in content else 1 if TRIGGER in content else 0 for _, _, content in lines]
-    before = [False] * len(lines)  # within the look-back of a later hit
-    for j, kind in enumerate(kinds):
-        i = j - 1
-        while kind and i >= 0 and lines[i][0] >= lines[j][0] - limits.lookback:
-            before[i] = True
-            i -= 1
     out: list[tuple[int, bytes]] = []
-    ahead = open_until = 0
-    done = -1
-    for i, (start, after, content) in enumerate(lines):
-        busy = start == done and out[-1][0] in busy_after
-        if kinds[i] or before[i] or start < ahead or start < open_until or busy:
-            out.append((i + 1, content))
+    ahead = open_until = busy_until = 0
+    done = -1  # just past the last line yielded
+    for j, (start, after, content) in enumerate(lines):
+        if kinds[j]:  # the look-back: lines not yielded yet, in order
+            back = (
+                limits.lookback if kinds[j] == 2 else min(limits.lookback, limits.lookback_trigger)
+            )
+            i = j
+            while i > 0 and lines[i - 1][0] >= max(start - back, done):
+                i -= 1
+            out += [(k + 1, lines[k][2]) for k in range(i, j)]
+            done = max(done, lines[j - 1][1] if i < j else done)
+        busy = start == done and start < busy_until and out[-1][0] in busy_after
+        if kinds[j] or start < ahead or start < open_until or busy:
+            out.append((j + 1, content))
             done = after
-        if kinds[i]:
+        if kinds[j]:
             ahead = max(ahead, after + limits.lookahead)
-            open_until = after + limits.report_span if kinds[i] == 1 else 0
+            open_until = after + limits.report_span if kinds[j] == 1 else 0
+            busy_until = after + limits.busy_span
     return out
 
 
 def run(
-    stream: io.RawIOBase | io.BufferedIOBase,
-    busy_after: frozenset[int] = NEVER,
-    **kwargs: object,
+    stream: object, busy_after: frozenset[int] = NEVER, **kwargs: Any
 ) -> list[tuple[int, bytes]]:
     """scan() as a parser uses it: busy() looks at the last line the parser was given."""
     out: list[tuple[int, bytes]] = []
@@ -73,14 +86,14 @@ def run(
     def busy() -> bool:
         return bool(out) and out[-1][0] in busy_after
 
-    for ln, line in scan(stream, busy, **kwargs):  # type: ignore[arg-type]
+    for ln, line in scan(cast(BinaryIO, stream), busy, **kwargs):
         assert type(line) is bytes
         out.append((ln, line))
     return out
 
 
 def all_paths(
-    data: bytes, tmp_path: Path, busy_after: frozenset[int] = NEVER, **kwargs: object
+    data: bytes, tmp_path: Path, busy_after: frozenset[int] = NEVER, **kwargs: Any
 ) -> Iterator[tuple[str, list[tuple[int, bytes]]]]:
     """scan() of data as a pipe-like stream, a file read in one pass, and a file split 3 ways."""
     yield "stream", run(io.BytesIO(data), busy_after, **kwargs)
@@ -198,8 +211,8 @@ def test_no_trailing_newline(tmp_path: Path) -> None:
 
 def test_crlf_keeps_the_carriage_return(tmp_path: Path) -> None:
     data = b"noise\r\nx invoked oom-killer: gfp_mask=0x0\r\nOut of memory: Killed process 1\r\n"
-    got = check(data, tmp_path)
-    assert got[1:] == [
+    assert check(data, tmp_path) == [
+        (1, b"noise\r"),
         (2, b"x invoked oom-killer: gfp_mask=0x0\r"),
         (3, b"Out of memory: Killed process 1\r"),
     ]
@@ -256,6 +269,8 @@ def test_busy_extends_past_the_look_ahead(tmp_path: Path) -> None:
     numbers = {ln for ln, _ in busy}
     assert set(range(51, 353)) <= numbers  # trigger + table + the line after it
     assert not set(range(51, 353)) <= {ln for ln, _ in quiet}
+    capped = check(data, tmp_path, replace(limits, busy_span=1000), busy_after)
+    assert max(ln for ln, _ in capped if ln < 400) < 100  # a parser busy by mistake is cut off
 
 
 def test_small_input_is_passed_through_whole(tmp_path: Path) -> None:
@@ -272,7 +287,19 @@ def test_default_passthrough_threshold() -> None:
     assert list(scan(io.BytesIO(data), whole_below=len(data))) == []
 
 
-def test_parallel_is_the_same_as_sequential(tmp_path: Path) -> None:
+def test_parallel_is_the_same_as_sequential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forks = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)  # to see that the split did happen
     data, _ = spliced(4, 3000)
     path = tmp_path / "big.log"
     path.write_bytes(data)
@@ -283,6 +310,7 @@ def test_parallel_is_the_same_as_sequential(tmp_path: Path) -> None:
                 results.append((limits, run(f, workers=workers, limits=limits, whole_below=0)))
     for limits, got in results:
         assert got == reference(data, limits)
+    assert len(forks) == 2 * (1 + 2 + 6)
 
 
 def test_compressed_and_piped_streams(tmp_path: Path) -> None:
@@ -296,6 +324,36 @@ def test_compressed_and_piped_streams(tmp_path: Path) -> None:
     with subprocess.Popen(["cat", str(tmp_path / "log")], stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         assert run(proc.stdout, limits=TINY, whole_below=0) == expected
+
+
+class Breaks(io.RawIOBase):
+    """A stream that fails after `at` bytes, like a cut .gz or a failing disk."""
+
+    def __init__(self, data: bytes, at: int) -> None:
+        self.data = data[:at]
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.pos == len(self.data):
+            raise OSError("disk on fire")
+        n = min(len(buffer), len(self.data) - self.pos, 1000)
+        buffer[:n] = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("whole_below", [0, 1 << 20])
+def test_a_read_error_comes_after_the_lines_read_before_it(whole_below: int) -> None:
+    data, _ = spliced(7, 300)
+    for at in (0, 5000, len(data) // 2, len(data)):
+        got: list[tuple[int, bytes]] = []
+        with pytest.raises(OSError, match="disk on fire"):
+            stream = io.BufferedReader(Breaks(data, at))
+            got.extend(scan(cast(BinaryIO, stream), limits=TINY, whole_below=whole_below))
+        assert got == reference(data[:at], TINY, whole_below=whole_below)
 
 
 def test_starts_at_the_stream_position_and_ends_at_its_end(tmp_path: Path) -> None:
@@ -333,8 +391,10 @@ def limit_sets(draw: st.DrawFn) -> Limits:
     lookback = draw(st.integers(1, 300))
     return Limits(
         lookback=lookback,
+        lookback_trigger=draw(st.integers(1, 400)),
         lookahead=draw(st.integers(1, 300)),
         report_span=draw(st.integers(1, 600)),
+        busy_span=draw(st.integers(1, 1000)),
         max_line=draw(st.integers(lookback, 400)),
         chunk=draw(st.integers(1, 200)),
         parallel_min=0,

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oomlens import __version__
+from oomlens._version import __version__
 from oomlens.errors import OomlensError, ParseError, SourceError
 
 if TYPE_CHECKING:

@@ -134,7 +134,7 @@ class Normalizer:
             if tag is not None:
                 # 038-3.10-el7-messages: "Jan 27 15:34:06 test-sj " + "    kernel: Killed ..."
                 kernel = tag.group(1) == "kernel" and tag.group(2) is None
-                lines = self._message(dataclasses.replace(header, kernel=kernel), tail[tag.end() :])
+                lines = self._message(_with(header, kernel=kernel), tail[tag.end() :])
             else:
                 out.extend(self._record(header, ""))
         if lines is None:
@@ -143,7 +143,7 @@ class Normalizer:
             held, self._held = self._held, None
             if lines is None and body and not self._after_gap:
                 # 009-4.10-next: "... shmem_thp: 0kB sh\" + "mem_pmdmapped: 258048kB ..."
-                lines = [dataclasses.replace(held, text=(held.text[:-1] + body).strip())]
+                lines = [_with(held, text=(held.text[:-1] + body).strip())]
             else:
                 out.append(held)
         if lines is None:
@@ -190,9 +190,7 @@ class Normalizer:
         """A line without a container prefix: it continues the previous record, if any."""
         if self._prev is None:
             return _split(self._base(line_no), text, rsyslog=True)
-        return _split(
-            dataclasses.replace(self._prev, line_no=line_no, cont=True), text, rsyslog=True
-        )
+        return _split(_with(self._prev, line_no=line_no, cont=True), text, rsyslog=True)
 
     def _parse(self, line_no: int, body: str) -> list[LogLine] | None:
         """Records of a line with a recognised prefix, or None when it has none."""
@@ -227,7 +225,7 @@ class Normalizer:
         stamp = bracket_stamp(rest, self._now) if rest[:1] == "[" else None
         if stamp is not None:
             rest = stamp.rest
-            base = dataclasses.replace(
+            base = _with(
                 base,
                 uptime_s=base.uptime_s if base.uptime_s is not None else stamp.uptime_s,
                 caller=base.caller or stamp.caller,
@@ -243,10 +241,10 @@ class Normalizer:
         rest = stamp.rest
         tail = _JOURNAL_TAIL.match(rest) if stamp.uptime_s is not None else None
         if tail is not None:
-            base = dataclasses.replace(base, host=tail.group(1), kernel=tail.group(2) == "kernel")
+            base = _with(base, host=tail.group(1), kernel=tail.group(2) == "kernel")
             if stamp.uptime_s is not None and stamp.uptime_s >= _EPOCH_NOT_UPTIME_S:
                 wall = epoch_us_wall(round(stamp.uptime_s * 1_000_000))
-                base = dataclasses.replace(base, uptime_s=None, wall=wall)
+                base = _with(base, uptime_s=None, wall=wall)
             rest = rest[tail.end() :]
         return self._record(base, rest)
 
@@ -337,7 +335,7 @@ class Normalizer:
             kernel = tag == "kernel" and pid is None and facility in (None, "kern")
             base = self._base(line_no, host=host, wall=wall, kernel=kernel)
             if level is not None:
-                base = dataclasses.replace(base, level=_LEVELS.get(level))
+                base = _with(base, level=_LEVELS.get(level))
             return self._message(base, rest[m.end() :])
         host, _, text = rest.strip().partition(" ")
         if not host:
@@ -355,9 +353,7 @@ class Normalizer:
         if header is None or m is None:
             return self._parse(line_no, s)
         kernel = m.group(1) == "kernel" and m.group(2) is None
-        return self._message(
-            dataclasses.replace(header, line_no=line_no, kernel=kernel), s[m.end() :]
-        )
+        return self._message(_with(header, line_no=line_no, kernel=kernel), s[m.end() :])
 
     def _journal_marker(self, s: str) -> list[LogLine] | None:
         m = _JOURNAL_MARK.fullmatch(s)
@@ -383,6 +379,20 @@ class Normalizer:
         return self._record(base, entry.text, rsyslog=False)
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(LogLine))
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _with(line: LogLine, **changes: Any) -> LogLine:
+    """`dataclasses.replace` for the per-line hot path (about twice as fast): LogLine is a
+    frozen slots dataclass without __post_init__, so setting its slots directly is the same."""
+    new: LogLine = _new(LogLine)
+    for name in _FIELDS:
+        _set(new, name, changes[name] if name in changes else getattr(line, name))
+    return new
+
+
 def _split(base: LogLine, text: str, *, rsyslog: bool) -> list[LogLine]:
     """One LogLine per line of `text`; the 2nd+ have no prefix of their own (`cont`)."""
     if rsyslog and "#01" in text:
@@ -390,8 +400,8 @@ def _split(base: LogLine, text: str, *, rsyslog: bool) -> list[LogLine]:
         # on by default): "active_anon:7355653 ... isolated_anon:0#012 active_file:1263 ..."
         text = text.replace("#011", "\t").replace("#012", "\n")
     if "\n" not in text:
-        return [dataclasses.replace(base, text=text.strip())]
+        return [_with(base, text=text.strip())]
     first, *more = text.rstrip().split("\n")
-    lines = [dataclasses.replace(base, text=first.strip())]
-    lines.extend(dataclasses.replace(base, text=piece.strip(), cont=True) for piece in more)
+    lines = [_with(base, text=first.strip())]
+    lines.extend(_with(base, text=piece.strip(), cont=True) for piece in more)
     return lines

@@ -1,17 +1,21 @@
 """Find the lines of OOM-killer reports in a big log without a per-line Python loop.
 
 A multi-GB journal holds a handful of reports among millions of ordinary lines. `scan()` reads
-the stream in chunks, finds two needles with `bytearray.find` (C speed), counts newlines with
-`bytearray.count` for the line numbers, and cuts lines only in and around the hits, so that the
-per-line parser sees a few thousand lines instead of millions. Memory stays constant: a
-working buffer of a few MiB, whatever the input size.
+the stream in chunks, finds two needles at C speed (memmem, else bytearray.find), counts
+newlines with bytearray.count for the line numbers, and cuts lines only in and around the hits,
+so that the per-line parser sees a few thousand lines instead of millions. Memory stays
+constant: a working buffer of about 1.5 MiB, whatever the input size.
 
-Which lines are yielded, for a line whose first `max_line` bytes contain a needle (a "hit"):
-- the lines that start at most `lookback` bytes before it (a headerless fragment's memcg or
-  task lines before its kill line), then the hit line;
+Which lines are yielded, for a line whose first `max_line` bytes hold a needle (a "hit"), a
+trigger line (`invoked oom-killer`) or a kill line (`ut of memory`):
+- the hit line, and the lines not yielded yet that start at most `lookback` bytes before a
+  kill line (the report of a kill line whose trigger line is missing or mangled), or at most
+  `lookback_trigger` bytes before a trigger line (a report starts with it, spec §0);
 - the lines that start less than `lookahead` bytes after its end (a late `oom_reaper` line);
 - after a trigger line, every line until the next kill line, at most `report_span` bytes (a
-  long task table between them); and after any yielded line, the next one while `busy()`.
+  long task table between them);
+- after any yielded line, the next one while `busy()` says the parser is inside a report, at
+  most `busy_span` bytes past the last hit.
 Small inputs (below `whole_below` bytes) are passed through whole: grep fragments and pastes
 can lack both needles, and reading them whole costs nothing.
 
@@ -60,15 +64,21 @@ Hits = list[tuple[int, int]]  # (line start, kind), sorted
 class Limits:
     """Sizes, in bytes, that bound what `scan` yields around each hit and holds in memory."""
 
-    lookback: int = 256 << 10  # yield the lines starting this far before a hit line
-    lookahead: int = 256 << 10  # and those starting this far after its end
+    lookback: int = 256 << 10  # yield the lines starting this far before a kill line
+    # and before a trigger line (at most lookback): "sysrq: Manual OOM execution",
+    # "oom_kill_process: N callbacks suppressed", the odd line another CPU printed in between
+    lookback_trigger: int = 4 << 10
+    lookahead: int = 128 << 10  # and those starting this far after a hit line's end
     report_span: int = 2 << 20  # after a trigger line: up to the next kill line, at most this far
+    busy_span: int = 8 << 20  # busy() extends at most this far past a hit line: a parser that
+    # stays busy by mistake must not turn a scan into a parse of the whole log
     max_line: int = 1 << 20  # a longer line is cut to this many bytes (and is still one line)
     chunk: int = 256 << 10  # bytes per read
     parallel_min: int = 64 << 20  # split regular files at least this big across processes
 
     def __post_init__(self) -> None:
-        if min(self.lookback, self.lookahead, self.report_span, self.max_line, self.chunk) < 1:
+        sizes = (self.lookback, self.lookahead, self.report_span, self.busy_span)
+        if min(*sizes, self.lookback_trigger, self.max_line, self.chunk) < 1:
             raise ValueError("scan limits must be positive")
         if self.max_line < self.lookback:
             # a cut line must never fall inside a look-back: its tail is not kept
@@ -91,15 +101,16 @@ def scan(
     line_no is 1-based from the stream's current position; raw_line has no trailing b"\\n"
     (a b"\\r" may remain) and at most `limits.max_line` bytes. busy() is consulted before
     stopping after a yielded line: while it returns True (the parser is inside a report whose
-    end it has not seen), the following lines are yielded even beyond the look-ahead window.
-    Inputs below `whole_below` bytes are yielded whole. `workers` caps the processes used on a
-    big regular file (default: the CPUs available; 1: no extra process).
+    end it has not seen), the following lines are yielded even beyond the look-ahead window
+    (up to `limits.busy_span` bytes past the last hit). Inputs below `whole_below` bytes are
+    yielded whole. `workers` caps the processes used on a big regular file (default: the CPUs
+    available; 1: no extra process); the stream is then left at the end of the file.
+    A read error (a cut .gz, a failing disk) is raised after the lines read before it.
     """
     fd = _regular_fd(stream)
     if fd is None:
-        head = _read_head(stream, whole_below)
-        source: _Source = _StreamSource(stream, head)
-        yield from _sequential(source, busy, limits, everything=len(head) < whole_below)
+        source = _StreamSource(stream, whole_below)
+        yield from _sequential(source, busy, limits, everything=len(source.head) < whole_below)
         return
     start = stream.tell()
     stop = max(start, os.fstat(fd).st_size)
@@ -119,27 +130,62 @@ def scan(
 
 
 class _Source:
+    """Reads into a buffer. A read error ends the input as its end would, so that the lines
+    read before it are yielded; check() raises it afterwards (a cut .gz keeps its events)."""
+
+    error: Exception | None = None
+
     def __call__(self, into: memoryview) -> int:
+        if self.error is not None:
+            return 0
+        try:
+            return self._read(into)
+        except Exception as err:
+            self.error = err
+            return 0
+
+    def _read(self, into: memoryview) -> int:
         raise NotImplementedError
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class _StreamSource(_Source):
-    """A stream, after the bytes already taken from it (`head`)."""
+    """A stream; its first `size` bytes are read ahead (`head`) to tell whether it is small."""
 
-    def __init__(self, stream: BinaryIO, head: bytes) -> None:
-        self.stream = stream
-        self.head = memoryview(head)
-        self.readinto: Callable[[memoryview], int | None] | None = getattr(stream, "readinto", None)
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        # the "1" methods read the raw stream once at most: when that read fails, nothing read
+        # before it is lost inside a buffered reader
+        self.readinto: Callable[[memoryview], int | None] | None = getattr(
+            stream, "readinto1", getattr(stream, "readinto", None)
+        )
+        self.read: Callable[[int], bytes | None] = getattr(stream, "read1", stream.read)
+        head = bytearray()
+        while len(head) < size:
+            try:
+                data = self.read(size - len(head))
+            except Exception as err:
+                self.error = err
+                break
+            if not data:
+                break
+            head += data
+        self.head = self.unread = memoryview(bytes(head))
 
     def __call__(self, into: memoryview) -> int:
-        if self.head:
-            n = min(len(into), len(self.head))
-            into[:n] = self.head[:n]
-            self.head = self.head[n:]
+        if self.unread:
+            n = min(len(into), len(self.unread))
+            into[:n] = self.unread[:n]
+            self.unread = self.unread[n:]
             return n
+        return super().__call__(into)
+
+    def _read(self, into: memoryview) -> int:
         if self.readinto is not None:
             return self.readinto(into) or 0
-        data = self.stream.read(len(into))
+        data = self.read(len(into)) or b""
         into[: len(data)] = data
         return len(data)
 
@@ -152,7 +198,7 @@ class _PRead(_Source):
         self.at = at
         self.stop = stop
 
-    def __call__(self, into: memoryview) -> int:
+    def _read(self, into: memoryview) -> int:
         n = min(len(into), self.stop - self.at)
         if n <= 0:
             return 0
@@ -170,17 +216,6 @@ def _regular_fd(stream: BinaryIO) -> int | None:
         return None  # a GzipFile also has a fileno(): the compressed file's
     fd = raw.fileno()
     return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
-
-
-def _read_head(stream: BinaryIO, size: int) -> bytes:
-    """The first `size` bytes of the stream, fewer at its end."""
-    head = bytearray()
-    while len(head) < size:
-        data = stream.read(size - len(head))
-        if not data:
-            break
-        head += data
-    return bytes(head)
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,7 +272,7 @@ class _Reader:
                 break
             got += n
         self.base, self.pos, self.end, self.eof = frm, got, got, False
-        # the first line start at or after at-lookback (the emitter's rule; see _Emitter.feed)
+        # the first line start at or after at-lookback, as _compact keeps (see _Emitter._lookback)
         self.hist = 0 if frm == origin else self.buf.find(_NL, 0, got) + 1
 
     def next_window(self) -> _Window | None:
@@ -361,6 +396,7 @@ class _Emitter:
         self.done = -1  # stream offset just past the last line yielded
         self.ahead = sys.maxsize if everything else 0  # yield lines starting before this
         self.open_until = 0  # a trigger's report: yield lines starting before this
+        self.busy_until = 0  # busy() is asked about lines starting before this
         self._asked = -1
         self._answer = False
 
@@ -368,7 +404,7 @@ class _Emitter:
         """Whether the line starting at stream offset `at` is to be yielded (hits aside)."""
         if at < self.ahead or at < self.open_until:
             return True
-        if at != self.done:
+        if at != self.done or at >= self.busy_until:
             return False
         if self._asked != at:  # ask once per position: the drivers may both ask
             self._asked = at
@@ -381,7 +417,7 @@ class _Emitter:
         c, ln = w.start, self.ln  # the first line not looked at yet, and its number
         for hs, kind in hits:
             c, ln = yield from self._follow(w, buf, c, ln, hs)
-            ln = yield from self._lookback(w, buf, c, ln, hs)
+            ln = yield from self._lookback(w, buf, c, ln, hs, kind)
             he = buf.find(_NL, hs, w.end)
             yield ln, bytes(mv[hs:he])
             self._hit(kind, w.base + he + 1)
@@ -390,7 +426,7 @@ class _Emitter:
         ln += buf.count(_NL, c, w.end)
         if w.huge is not None:
             if huge_kind:
-                ln = yield from self._lookback(w, buf, w.end, ln, w.end)
+                ln = yield from self._lookback(w, buf, w.end, ln, w.end, huge_kind)
                 yield ln, w.huge
                 self._hit(huge_kind, w.huge_end)
             elif self.wants(w.base + w.end):
@@ -403,6 +439,7 @@ class _Emitter:
         """A hit line ending at stream offset `after` (just past its newline) was yielded."""
         self.done = after
         self.ahead = max(self.ahead, after + self.lim.lookahead)
+        self.busy_until = after + self.lim.busy_span
         # a trigger opens a report and its kill line closes it
         self.open_until = after + self.lim.report_span if kind == _TRIGGER else 0
 
@@ -423,13 +460,14 @@ class _Emitter:
         return c, ln
 
     def _lookback(
-        self, w: _Window, buf: bytearray, c: int, ln: int, hs: int
+        self, w: _Window, buf: bytearray, c: int, ln: int, hs: int, kind: int
     ) -> Generator[Line, None, int]:
-        """Yield the lines before hit line `hs` not yielded yet that start within the look-back.
+        """Yield the lines before hit line `hs` not yielded yet that start within its look-back.
 
         `c` is the first line not looked at yet, numbered `ln`. Returns the number of `hs`.
         """
-        lb = hs - self.lim.lookback
+        lim = self.lim
+        lb = hs - (lim.lookback if kind == _KILL else min(lim.lookback_trigger, lim.lookback))
         # the first line start at or after lb: history begins at a line start and goes back far
         # enough, and buf[hs-1] is a newline whenever hs > w.hist
         lb = w.hist if lb <= w.hist else buf.find(_NL, lb - 1, hs) + 1
@@ -468,6 +506,7 @@ def _sequential(
         else:
             huge_kind = 0 if w.huge is None else _kind(w.huge)
             yield from emitter.feed(w, reader.buf, _find(reader, w.start, w.end), huge_kind)
+    source.check()
 
 
 # A hit found by a worker: (stream offset of its line, newlines before it in the part, kind)
@@ -493,6 +532,7 @@ def _find_part(fd: int, start: int, stop: int, limits: Limits) -> tuple[list[_Hi
             if kind:
                 hits.append((w.base + w.end, lines, kind))
             lines += 1
+    reader.source.check()
     return hits, lines
 
 
@@ -514,12 +554,12 @@ def _parallel(
     while True:
         if not emitter.wants(reader.offset()):
             if i == len(hits):
-                return
+                break
             off, emitter.ln, _ = hits[i]
             reader.restart(off, start)
         w = reader.next_window()
         if w is None:
-            return
+            break
         j = bisect_left(offsets, w.base + w.end, i)
         local = [(off - w.base, kind) for off, _, kind in hits[i:j]]
         huge_kind = 0
@@ -528,11 +568,13 @@ def _parallel(
             j += 1
         i = j
         yield from emitter.feed(w, reader.buf, local, huge_kind)
+    reader.source.check()
 
 
 def _worker_count(workers: int | None) -> int:
     if workers is None:
-        workers = min(8, len(os.sched_getaffinity(0)))
+        affinity = getattr(os, "sched_getaffinity", None)
+        workers = min(8, len(affinity(0)) if affinity else os.cpu_count() or 1)
     if workers > 1 and (not hasattr(os, "fork") or threading.active_count() > 1):
         return 1  # forking a threaded process can deadlock the child on a lock it inherited
     return max(1, workers)

@@ -47,6 +47,7 @@ class _Host:
     pending_gap: int = 0
     ignore_sections: bool = False  # after a warn_alloc / SysRq-m Mem-Info: not an OOM's
     trailing: list[LogLine] = field(default_factory=list)
+    foreign: int = 0  # other programs' lines since the last report line (syslog files)
     done: deque[EventBuilder] = field(default_factory=deque)
     held: tuple[str, LogLine, str] | None = None
     kernel: str | None = None
@@ -67,18 +68,20 @@ class Parser:
 
     @property
     def busy(self) -> bool:
-        """True while a report is open whose end has not been seen."""
+        """True while a report is open whose end has not been seen (or may be starting)."""
         for st in self.hosts.values():
-            if st.held is not None or st.pending:
+            if st.pending:
                 return True
             if st.current is not None and not st.current.ended:
+                return True
+            if st.held is not None and (st.held[0] == "trigger" or st.held[0] in SECTION_KINDS):
                 return True
         return False
 
     def feed(self, line: LogLine) -> list[OomEvent]:
         """Take one line; return the events it completed (usually none)."""
         if not line.kernel:
-            return []
+            return self._foreign(line)
         key = (line.host, line.caller if line.caller and line.caller[0] == "T" else None)
         if line.text.startswith("oom_reaper:"):
             key = self._reaper_key(line, key)
@@ -186,10 +189,11 @@ class Parser:
                 out += self._close(st)
             elif kind in ("other", "note", "panic_end"):
                 st.trailing.append(line)
-                if len(st.trailing) > MAX_GAP:
+                if len(st.trailing) + st.foreign > MAX_GAP:
                     out += self._close(st)
                 return out
             elif cur.wants(kind):
+                st.foreign = 0
                 for t in st.trailing:
                     cur.add("other", t)
                 st.trailing = []
@@ -236,6 +240,18 @@ class Parser:
         st.done.append(b)
         return self._close(st)
 
+    def _foreign(self, line: LogLine) -> list[OomEvent]:
+        """Another program's line (syslog): not part of any report, but it counts towards
+        the gap after which an unfinished report is taken as cut short."""
+        out: list[OomEvent] = []
+        for st in self.hosts.values():
+            if st.current is None or st.current.ended:
+                continue
+            st.foreign += 1
+            if len(st.trailing) + st.foreign > MAX_GAP:
+                out += self._close(st)
+        return out
+
     def _reaper_key(
         self, line: LogLine, key: tuple[str | None, str | None]
     ) -> tuple[str | None, str | None]:
@@ -275,7 +291,7 @@ class Parser:
         if st.current is not None:
             st.done.append(st.current)
             st.current = None
-        st.trailing = []
+        st.trailing, st.foreign = [], 0
         while len(st.done) > HOLD:
             out.append(self._emit(st, st.done.popleft()))
         return out

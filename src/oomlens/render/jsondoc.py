@@ -37,21 +37,25 @@ def to_document(report: Report) -> dict[str, Any]:
             event_document(e, a) for e, a in zip(report.events, report.analyses, strict=True)
         ],
         "timeline": [_timeline_row(i, e) for i, e in enumerate(report.events)],
-        "recurring": [
-            {
-                "kind": r.kind,
-                "key": r.key,
-                "count": r.count,
-                "events": list(r.indexes),
-                "lines": list(r.line_nos),
-                "victim_anon_kb": list(r.anon_kb),
-                "intervals_s": list(r.intervals_s),
-                "mean_interval_s": r.mean_interval_s,
-                "growing": r.growing,
-            }
-            for r in report.recurring
-        ],
+        "recurring": _recurring(report),
     }
+
+
+def _recurring(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": r.kind,
+            "key": r.key,
+            "count": r.count,
+            "events": list(r.indexes),
+            "lines": list(r.line_nos),
+            "victim_anon_kb": list(r.anon_kb),
+            "intervals_s": list(r.intervals_s),
+            "mean_interval_s": r.mean_interval_s,
+            "growing": r.growing,
+        }
+        for r in report.recurring
+    ]
 
 
 def _timeline_row(i: int, e: OomEvent) -> dict[str, Any]:
@@ -72,8 +76,23 @@ def _timeline_row(i: int, e: OomEvent) -> dict[str, Any]:
 
 
 def dumps(report: Report) -> str:
-    """`to_document` as text: sorted keys, two-space indent, UTF-8 (not ASCII-escaped)."""
-    return json.dumps(to_document(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """`to_document` as text, sorted keys, UTF-8: one line per event, so that big reports are
+    written by the C encoder without building the whole document first."""
+    enc = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    rest = {
+        "recurring": _recurring(report),
+        "schema": SCHEMA_VERSION,
+        "sources": list(report.sources),
+        "timeline": [_timeline_row(i, e) for i, e in enumerate(report.events)],
+    }
+    parts = ['{"events":[']
+    for i, (e, a) in enumerate(zip(report.events, report.analyses, strict=True)):
+        parts.append(("\n" if i == 0 else ",\n") + enc.encode(event_document(e, a)))
+    parts.append("\n]")
+    for key in sorted(rest):  # "events" sorts before every other top-level key
+        parts.append(f",{enc.encode(key)}:{enc.encode(rest[key])}")
+    parts.append("}\n")
+    return "".join(parts)
 
 
 def event_document(e: OomEvent, a: EventAnalysis | None = None) -> dict[str, Any]:

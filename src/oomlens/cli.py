@@ -84,6 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--kernel", metavar="RELEASE", help="kernel release, e.g. 4.4 or 3.10.0-514.el7")
     g.set_defaults(func=cmd_gfp)
 
+    s = sub.add_parser(
+        "serve",
+        help="local web app: paste or upload a log, browse the history (on 127.0.0.1)",
+        description=(
+            "Serve the report page as a local web app: paste, upload or drop a kernel log to "
+            "get its report, browse the history store, or use the JSON API it describes at "
+            "/api/openapi.json. Binds 127.0.0.1 unless --host says otherwise; what it is sent "
+            "is analysed in a temporary directory and not stored."
+        ),
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8321, help="port (default 8321; 0 = any free one)")
+    s.add_argument(
+        "--db", metavar="PATH", type=Path, help="history store (default: the store's own path)"
+    )
+    s.add_argument(
+        "--max-upload",
+        metavar="SIZE",
+        type=_size,
+        default="50M",
+        help="largest log accepted, e.g. 512K, 50M, 1G (default 50M)",
+    )
+    s.set_defaults(func=cmd_serve)
+
     from oomlens.commands_live import add_save_argument, register
 
     add_save_argument(a)  # analyze --save [--db PATH]
@@ -210,6 +234,21 @@ def _identity(e: OomEvent) -> tuple[object, ...] | None:
     if e.uptime_s is None:
         return None
     return (e.host, e.boot_id, round(e.uptime_s, 3), e.victim.pid if e.victim else None)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from oomlens.web import serve
+
+    return serve(args.host, args.port, db=args.db, max_upload=args.max_upload)
+
+
+def _size(text: str) -> int:
+    from oomlens.web import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 50M or 1G)") from None
 
 
 def _guess_format(output: str | None) -> str:

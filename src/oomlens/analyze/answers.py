@@ -313,6 +313,8 @@ def prevention(
         if f.severity in ("critical", "warning") and f.advice:
             ev.extend(f.evidence)
             advice += [a for a in f.advice if a not in advice]
+    # a knob to change reads better as the answer than a way to watch or investigate
+    advice.sort(key=lambda a: a.startswith(("Watch", "Find", "Check")))
     if event.scope is Scope.MANUAL:
         summary = "Nothing to prevent: this kill was requested by hand (SysRq-f)."
         advice = []

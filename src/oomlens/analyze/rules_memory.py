@@ -71,7 +71,8 @@ def memory_leak(event: OomEvent, ctx: Context) -> Finding | None:
         rule="memory_leak",
         severity="warning",
         summary=(
-            f"{top.comm} (pid {top.pid}) held {human_kb(out.top_kb)}{share}, {ratio:.0f}x the "
+            f"{top.comm} (pid {top.pid}) held {human_kb(out.top_kb)} resident and swapped"
+            f"{share}, {ratio:.0f}x the "
             f"next task ({out.runner_up.comm}){anon_text}; one snapshot cannot tell a leak from "
             "a job that needs this much."
         ),
@@ -86,7 +87,7 @@ def memory_leak(event: OomEvent, ctx: Context) -> Finding | None:
         advice=(
             f"Watch {top.comm}'s memory over time (pidstat -r -p PID 60, or the container's "
             "memory graph) to see whether it keeps growing.",
-            _cap_advice(event, top.comm, total_kb),
+            _cap_advice(event, top.comm, f.ram_kb(event, page) if label != "RAM" else total_kb),
         ),
     )
 

@@ -86,6 +86,9 @@ def content_security_policy(style: str, script: str, *, app: bool = False) -> st
         "img-src data:",
         "base-uri 'none'",
         "form-action 'none'",
+        # browsers that know Trusted Types refuse any HTML string put into the DOM
+        "require-trusted-types-for 'script'",
+        "trusted-types 'none'",
     ]
     if app:
         parts.append("connect-src 'self'")
@@ -100,6 +103,7 @@ def _sha256(text: str) -> str:
 @functools.cache
 def _asset(name: str) -> str:
     text = (resources.files("oomlens.render") / "assets" / name).read_text(encoding="utf-8")
-    if name != "report.html" and re.search(r"</(script|style)", text, re.IGNORECASE):
-        raise AssertionError(f"assets/{name} must not contain a closing </script> or </style>")
+    # these would end (or, for "<!--" and "<script", confuse) the inline element
+    if name != "report.html" and re.search(r"</?(script|style)|<!--", text, re.IGNORECASE):
+        raise AssertionError(f"assets/{name} must not contain <script, </style or <!--")
     return text

@@ -1,8 +1,8 @@
 /* oomlens report page: draws the embedded JSON document (schema 1).
  *
- * Everything shown comes from log text, which an attacker controls (a process may name itself
- * "<script>"): the DOM is built with createElement/textContent/setAttribute only, never from
- * HTML strings, and no attribute named on* is ever set. Charts are hand-written SVG.
+ * Everything shown comes from log text, which an attacker controls (a process may give itself
+ * a name that is HTML markup): the DOM is built with createElement/textContent/setAttribute
+ * only, never from HTML strings, and no attribute named on* is ever set. Charts are SVG.
  * Sections, in page order: helpers, formatting, the report (header, answers, findings, memory,
  * processes, replay, zones, tasks, raw log), several events (timeline, picker), the web app.
  */
@@ -161,7 +161,7 @@
       }));
   }
 
-  function header(ev) {
+  function header(ev, index, count) {
     var title = (SCOPES[ev.scope] || "OOM") + ": " + victimText(ev);
     var meta = [when(ev), ev.host && "host " + ev.host, ev.kernel && "kernel " + ev.kernel,
       ev.source + " lines " + ev.lines.first + "–" + ev.lines.last].filter(Boolean);
@@ -173,11 +173,13 @@
     if (ev.unparsed_lines) {
       warn.push(ev.unparsed_lines + " line(s) inside the report were not recognised.");
     }
-    if (ev.panic) warn.push("Kernel panic: " + ev.panic);
     return h("header", { class: "verdict" },
+      count > 1 ? h("p", { class: "eyebrow" }, "Event " + (index + 1) + " of " + count) : null,
       h("h1", null, title),
       h("p", { class: "meta" }, meta.join(" · ")),
-      warn.map(function (w) { return h("p", { class: "banner" }, w); }));
+      ev.panic ? h("p", { class: "banner error" }, "Kernel panic: " + ev.panic) : null,
+      warn.length ? h("div", { class: "banner" }, warn.length === 1 ? warn[0]
+        : h("ul", null, warn.map(function (w) { return h("li", null, w); }))) : null);
   }
 
   function facts(ev, a) {
@@ -404,13 +406,14 @@
   function replay(a) {
     var r = a.replay;
     if (!r || !r.candidates || !r.candidates.length) return null;
-    var verdict = r.matches_kernel === true ? ["ok", "✓ The replay picks the same victim as the kernel."]
-      : r.matches_kernel === false ? ["bad", "✗ The replay disagrees with the kernel."]
-        : ["unknown", "The replay cannot be judged against the kernel's choice."];
+    var verdict = r.matches_kernel === true ? ["ok", "✓ same victim as the kernel"]
+      : r.matches_kernel === false ? ["bad", "✗ differs from the kernel"]
+        : ["unknown", "cannot be judged"];
     var sec = section("replay", "Victim replay",
       "The kernel's oom_badness() rules for " + r.era + ", replayed on the task table" +
       (r.totalpages ? " (totalpages " + num(r.totalpages) + ", " + r.totalpages_source + ")." : "."));
-    sec.appendChild(h("p", { class: "replay-verdict " + verdict[0] }, verdict[1] + " " + r.reason));
+    sec.appendChild(h("p", { class: "replay-verdict" },
+      h("span", { class: "tag big " + verdict[0] }, verdict[1]), " ", r.reason));
     if (r.why_not_runner_up) sec.appendChild(h("p", null, r.why_not_runner_up));
     var max = Math.max.apply(null, r.candidates.map(function (c) { return Math.max(c.points, 0); }));
     var pageKb = a.page_size_kb || 4;
@@ -427,8 +430,9 @@
       body.appendChild(h("tr", { class: c.eligible ? null : "ineligible" },
         h("td", { class: "r" }, String(i + 1)),
         h("td", null, c.comm + " [" + c.pid + "] ", tags),
-        h("td", { class: "pts", title: num(c.points) + " points (pages)" }, bar,
-          h("span", null, r.era.indexOf("pages") >= 0 ? humanKb(c.points * pageKb) : num(c.points))),
+        h("td", { class: "pts", title: r.era.indexOf("pages") >= 0
+          ? "≈ " + humanKb(c.points * pageKb) + " of memory, oom_score_adj included" : null },
+        bar, h("span", null, num(c.points))),
         h("td", { class: "r" }, num(c.score_per_mille)),
         h("td", { class: "r" }, c.oom_score_adj === null ? "–" : String(c.oom_score_adj)),
         h("td", { class: "muted" }, c.note || (c.eligible ? "" : "not eligible"))));
@@ -478,7 +482,11 @@
           .filter(function (k) { return f[k] !== undefined; })
           .map(function (k) { return k + " " + humanKb(f[k]); }).join(" · ")));
       if (f.free !== undefined && f.high !== undefined) card.appendChild(watermarks(f, st));
-      if (z.free_areas && z.free_areas.length) card.appendChild(buddy(z, order));
+      if (z.free_areas && z.free_areas.length) {
+        card.appendChild(h("p", { class: "muted caption" },
+          "Free blocks per size (count above; height = memory in that size)"));
+        card.appendChild(buddy(z, order));
+      }
       grid.appendChild(card);
     });
     sec.appendChild(grid);
@@ -633,7 +641,9 @@
 
   function rawLog(ev, a) {
     var raw = ev.raw || [];
-    if (!raw.length) return { sec: null, jump: function () {}, focus: function () {} };
+    if (!raw.length) {
+      return { sec: null, has: function () { return false; }, jump: function () {}, focus: function () {} };
+    }
     var cites = {};
     function cite(n, label) { (cites[n] = cites[n] || []).push(label); }
     var got = a.answers || {};
@@ -663,11 +673,11 @@
       });
     }
     function reveal(row) {
-      box.scrollTop = row.offsetTop - box.offsetTop - box.clientHeight / 3;
-      sec.scrollIntoView({ block: "start", behavior: "smooth" });
+      row.scrollIntoView({ block: "center", behavior: "smooth" });
     }
     return {
       sec: sec,
+      has: function (n) { return Boolean(byLine[n]); },
       jump: function (n) {
         var row = byLine[n];
         if (!row) return;
@@ -705,12 +715,39 @@
   }
 
   function tickLabel(kind, v, span) {
-    if (kind === "index") return "#" + (v + 1);
-    if (kind === "uptime") return uptime(v / 1000);
+    if (kind === "index") return "#" + (Math.round(v) + 1);
+    if (kind === "uptime") {
+      return span < 600000 ? (v / 1000).toFixed(span < 10000 ? 3 : 1) + " s" : uptime(v / 1000);
+    }
     var d = new Date(v), p = function (n) { return (n < 10 ? "0" : "") + n; };
-    var hm = p(d.getHours()) + ":" + p(d.getMinutes());
+    var hm = p(d.getHours()) + ":" + p(d.getMinutes()) + (span < 600000 ? ":" + p(d.getSeconds()) : "");
     return span > 86400000 ? d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) +
       (span < 30 * 86400000 ? " " + hm : "") : hm;
+  }
+
+  /* "memcg ×6, system ×1 · victims: framework ×7": what repeats across the events. */
+  function tally(events) {
+    function count(key) {
+      var n = {};
+      events.forEach(function (e) { var k = key(e); n[k] = (n[k] || 0) + 1; });
+      return Object.keys(n).sort(function (a, b) { return n[b] - n[a]; })
+        .map(function (k) { return k + " ×" + n[k]; });
+    }
+    var victims = count(function (e) { return e.victim ? e.victim.comm : "no victim"; });
+    return count(function (e) { return e.scope || "unknown scope"; }).join(", ") +
+      " · victims: " + victims.slice(0, 4).join(", ") + (victims.length > 4 ? ", …" : "");
+  }
+
+  /* Cross-event patterns (analysis of the whole input): the same cgroup or process again. */
+  function recurring(list) {
+    if (!list.length) return null;
+    var what = { cgroup: "cgroup", process: "process", host: "host" };
+    return h("ul", { class: "recurring" }, list.map(function (r) {
+      var every = r.mean_interval_s ? ", about every " + uptime(r.mean_interval_s) : "";
+      return h("li", null, h("span", { class: "muted" }, (what[r.kind] || r.kind) + " "),
+        h("code", null, r.key), " — " + r.count + " kills" + every,
+        r.growing ? h("span", { class: "tag bad" }, "victim memory growing") : null);
+    }));
   }
 
   function timeline(doc, current, select) {
@@ -721,8 +758,10 @@
     var sel = h("select", { "aria-label": "choose an event", id: "event-picker",
       on: { change: function () { select(Number(sel.value)); } } });
     events.forEach(function (e, i) {
-      var o = h("option", { value: i }, "#" + (i + 1) + " · " + (when(e) || "no time") + " · " +
-        (e.scope || "?") + " · " + (e.victim ? e.victim.comm + " [" + e.victim.pid + "]" : victimText(e)));
+      var at = e.time ? e.time.replace("T", " ") : e.uptime_s !== null && e.uptime_s !== undefined
+        ? "uptime " + e.uptime_s.toFixed(3) + " s" : "no time";
+      var o = h("option", { value: i }, "#" + (i + 1) + " · " + at + " · " +
+        (e.victim ? e.victim.comm + " [" + e.victim.pid + "]" : victimText(e)));
       if (i === current) o.selected = true;
       sel.appendChild(o);
     });
@@ -731,21 +770,27 @@
     var next = h("button", { type: "button", class: "btn", disabled: current === events.length - 1,
       "aria-label": "next event", on: { click: function () { select(current + 1); } } }, "→");
     var sec = h("section", { class: "card events", id: "events", "aria-label": "events" },
-      h("div", { class: "picker" }, h("h2", null, events.length + " OOM events"),
-        h("div", { class: "pick" }, prev, sel, next)));
+      h("div", { class: "picker" }, h("div", null, h("h2", null, events.length + " OOM events"),
+        h("p", { class: "muted tally" }, tally(events))),
+      h("div", { class: "pick" }, prev, sel, next)));
+    var patterns = recurring(doc.recurring || []);
+    if (patterns) sec.appendChild(patterns);
     sec.appendChild(chart("timeline", function (w) {
-      var ht = 96, pad = 14, svg = svgRoot(w, ht + 22, "events over time");
+      var ht = 110, pad = 14, svg = svgRoot(w, ht + 22, "events over time");
       var x = function (v) { return hi === lo ? w / 2 : pad + ((v - lo) / (hi - lo)) * (w - 2 * pad); };
-      var y = function (kb) { return ht - 10 - (kb / maxFreed) * (ht - 30); };
+      var y = function (kb) { return ht - 10 - (kb / maxFreed) * (ht - 42); };
       svg.appendChild(s("line", { x1: 0, x2: w, y1: ht, y2: ht, class: "axisline" }));
-      var ticks = Math.max(2, Math.min(6, Math.floor(w / 150)));
+      var ticks = Math.max(2, Math.min(6, Math.floor(w / 150))), shown = "";
       for (var k = 0; k <= ticks && hi > lo; k++) {
-        var v = lo + ((hi - lo) * k) / ticks;
+        var v = lo + ((hi - lo) * k) / ticks, label = tickLabel(t.kind, v, hi - lo);
+        if (label === shown) continue; // a short span: say each time once
+        shown = label;
         svg.appendChild(s("text", { x: x(v), y: ht + 16,
-          class: "axis " + (k === 0 ? "" : k === ticks ? "end" : "mid") }, tickLabel(t.kind, v, hi - lo)));
+          class: "axis " + (k === 0 ? "" : k === ticks ? "end" : "mid") }, label));
       }
-      svg.appendChild(s("text", { x: 0, y: 10, class: "axis" }, "memory freed by each kill (max " +
-        humanKb(maxFreed) + ")"));
+      svg.appendChild(s("text", { x: 0, y: 10, class: "axis" }, maxFreed > 1
+        ? "height: the victim's resident memory at the kill (max " + humanKb(maxFreed) + ")"
+        : "no kill lines with memory figures"));
       events.forEach(function (e, i) {
         var cx = x(t.v[i]), cy = y(freed(e));
         var dot = s("circle", { cx: cx, cy: cy, r: i === current ? 8 : 5, tabindex: 0,
@@ -766,7 +811,9 @@
   // ---------------------------------------------------------------------------------------
   // The whole report
 
-  function renderReport(root, doc, index, onSelect) {
+  /* Draw event `index` of `doc` into `root`; onSelect(i, line) switches events (and, with
+   * `line`, shows that line of the raw report: evidence may sit in an earlier event). */
+  function renderReport(root, doc, index, onSelect, line) {
     var events = (doc && doc.events) || [];
     root.replaceChildren();
     if (!events.length) {
@@ -781,9 +828,19 @@
     document.title = "oomlens: " + (SCOPES[ev.scope] || "OOM") + ", " + victimText(ev);
     if (events.length > 1) root.appendChild(timeline(doc, index, onSelect));
     var log = rawLog(ev, a);
+    function jump(n) {
+      if (log.has(n)) { log.jump(n); return; }
+      for (var i = 0; i < events.length; i++) {
+        var e = events[i];
+        if (e.source === ev.source && e.lines && e.lines.first <= n && n <= e.lines.last) {
+          onSelect(i, n);
+          return;
+        }
+      }
+    }
     var parts = [
-      header(ev), answers(a, log.jump), findings(a, log.jump, log.focus), facts(ev, a), breakdown(a),
-      consumers(a), replay(a), zones(ev), tasks(ev, a), log.sec,
+      header(ev, index, events.length), answers(a, jump), findings(a, jump, log.focus),
+      facts(ev, a), breakdown(a), consumers(a), replay(a), zones(ev), tasks(ev, a), log.sec,
     ].filter(Boolean);
     var nav = h("nav", { class: "jump", "aria-label": "sections" });
     parts.forEach(function (p) {
@@ -797,6 +854,7 @@
       root.appendChild(p);
       if (i === 0) root.appendChild(nav);
     });
+    if (line) log.jump(line);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -815,12 +873,12 @@
     var main = h("main");
     var m = /^#event-(\d+)$/.exec(location.hash);
     var index = m ? Number(m[1]) - 1 : 0;
-    function select(i) {
+    function select(i, line) {
       index = i;
-      renderReport(main, doc, index, select);
+      renderReport(main, doc, index, select, line);
       if (doc.events.length > 1) history.replaceState(null, "", "#event-" + (index + 1));
       var picker = document.getElementById("event-picker");
-      if (picker) picker.focus();
+      if (picker && !line) picker.focus({ preventScroll: true });
     }
     var src = doc && doc.sources && doc.sources.length ? doc.sources.join(", ") : "";
     app.replaceChildren(topbar(h("span", { class: "muted src" }, src)), main);
@@ -862,8 +920,12 @@
         .then(function (r) {
           return r.text().then(function (text) {
             var data = null;
-            try { data = JSON.parse(text); } catch (err) { data = null; }
-            if (!r.ok) throw new Error((data && data.error) || "HTTP " + r.status);
+            try { data = JSON.parse(text); } catch (ignored) { data = null; }
+            if (!r.ok) {
+              var failure = new Error((data && data.error) || "HTTP " + r.status);
+              failure.status = r.status;
+              throw failure;
+            }
             return data;
           });
         });
@@ -872,19 +934,19 @@
     function showReport(doc, back) {
       var holder = h("div");
       var index = 0;
-      function select(i) { index = i; renderReport(holder, doc, index, select); }
+      function select(i, line) { index = i; renderReport(holder, doc, index, select, line); }
       main.replaceChildren(h("div", { class: "crumbs" }, back), holder);
       renderReport(holder, doc, index, select);
     }
 
+    function reportView() {
+      setTab("analyze");
+      if (!pasted) { analyzeView(); return; }
+      showReport(pasted, h("a", { href: "#/analyze", class: "btn" }, "← Analyze another log"));
+    }
+
     function analyzeView() {
       setTab("analyze");
-      if (pasted) {
-        showReport(pasted, h("a", { href: "#/analyze", class: "btn", on: { click: function () {
-          pasted = null;
-        } } }, "← Analyze another log"));
-        return;
-      }
       var area = h("textarea", { id: "log-text", rows: 14, spellcheck: "false",
         placeholder: "Paste kernel log text here: dmesg, journalctl -k, /var/log/messages, kern.log…" });
       var file = h("input", { type: "file", id: "log-file", class: "visually-hidden" });
@@ -954,7 +1016,8 @@
         var body = h("tbody");
         rows.forEach(function (r) {
           body.appendChild(h("tr", null,
-            h("td", null, h("a", { href: "#/event/" + encodeURIComponent(r.id) }, r.time || "–")),
+            h("td", null, h("a", { href: "#/event/" + encodeURIComponent(r.id) },
+              r.time ? String(r.time).replace("T", " ") : "event " + r.id)),
             h("td", null, r.host || "–"), h("td", null, r.scope || "–"),
             h("td", { class: "path" }, r.memcg || "–"),
             h("td", null, r.victim_comm ? r.victim_comm + " [" + r.victim_pid + "]" : "–")));
@@ -963,7 +1026,10 @@
           h("thead", null, h("tr", null, ["time", "host", "scope", "cgroup", "victim"].map(function (c) {
             return h("th", { scope: "col" }, c);
           }))), body)));
-      }).catch(function (err) { out.replaceChildren(errorBox(err.message)); });
+      }).catch(function (err) {
+        out.replaceChildren(err.status === 503
+          ? h("p", { class: "banner" }, err.message) : errorBox(err.message));
+      });
     }
 
     function eventView(id) {
@@ -975,6 +1041,7 @@
       }).catch(function (err) { main.replaceChildren(errorBox(err.message)); });
     }
 
+    // a file dropped anywhere is analysed, from whichever view
     var dropTarget = null;
     document.addEventListener("dragover", function (e) { e.preventDefault(); app.classList.add("dragging"); });
     document.addEventListener("dragleave", function () { app.classList.remove("dragging"); });
@@ -983,8 +1050,11 @@
       app.classList.remove("dragging");
       var f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
       if (!f) return;
-      if (location.hash !== "#/analyze" && location.hash !== "") { pasted = null; location.hash = "#/analyze"; }
-      window.setTimeout(function () { if (dropTarget) dropTarget(f); }, 0);
+      if (!dropTarget) {
+        history.pushState(null, "", "#/analyze"); // no hashchange: build the form right now
+        analyzeView();
+      }
+      dropTarget(f);
     });
 
     function route() {
@@ -995,8 +1065,8 @@
       dropTarget = null;
       if (path === "#/history") historyView(params);
       else if (path.indexOf("#/event/") === 0) eventView(decodeURIComponent(path.slice(8)));
-      else if (path === "#/report" && pasted) analyzeView();
-      else { if (path !== "#/analyze") pasted = null; analyzeView(); }
+      else if (path === "#/report") reportView();
+      else analyzeView();
     }
     window.addEventListener("hashchange", route);
     route();

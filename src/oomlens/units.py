@@ -31,3 +31,16 @@ def human_kb(kb: int | float | None) -> str:
             return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def human_seconds(seconds: float) -> str:
+    """0.004 → "4 ms", 5700 → "95 min", 3 days → "3.0 days"."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -9,7 +9,7 @@ from oomlens.analyze import cgroups
 from oomlens.analyze import rules_facts as f
 from oomlens.analyze.history import Recurrence, seconds_between
 from oomlens.model import Finding, OomEvent, Scope, Task
-from oomlens.units import human_kb
+from oomlens.units import human_kb, human_seconds
 
 if TYPE_CHECKING:
     from oomlens.analyze.rules import Context
@@ -195,10 +195,10 @@ def oom_loop(event: OomEvent, ctx: Context) -> Finding | None:
     n, k = rec.count, rec.indexes.index(f.position(event, ctx)[1]) + 1
     mean = rec.mean_interval_s
     if n == 2:
-        times = "twice in this log" + (f", {_duration(mean)} apart" if mean is not None else "")
+        times = "twice in this log" + (f", {human_seconds(mean)} apart" if mean is not None else "")
     else:
         times = f"{n} times in this log" + (
-            f", every {_duration(mean)} on average" if mean is not None else ""
+            f", every {human_seconds(mean)} on average" if mean is not None else ""
         )
     quick = mean is not None and mean < QUICK_S
     what = f"cgroup {rec.key}" if rec.kind == "cgroup" else f"process {rec.key}"
@@ -279,7 +279,8 @@ def _shmem_stayed(event: OomEvent, ctx: Context) -> Finding | None:
         rule="victim_not_freed",
         severity="critical",
         summary=(
-            f"Killing {v.comm} freed at most {human_kb(freed)}: {_duration(gap)} later {where} ran "
+            f"Killing {v.comm} freed at most {human_kb(freed)}: "
+            f"{human_seconds(gap)} later {where} ran "
             f"out again with {human_kb(after_kb)} of shmem still held (it was "
             f"{human_kb(before_kb)})."
         ),
@@ -330,15 +331,3 @@ def _shmem(event: OomEvent, page_kb: int) -> tuple[int | None, int | None]:
         limit, counter = f.memcg_limit(event)
         return kb, counter.usage_kb if counter else limit
     return f.counters_kb(event, page_kb, "shmem"), f.ram_kb(event, page_kb)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from oomlens.model import EventAnalysis, OomEvent, Report
-from oomlens.units import human_kb
+from oomlens.units import human_kb, human_seconds
 
 WIDTH = 100
 
@@ -65,20 +65,10 @@ def _summary_table(report: Report) -> list[str]:
     for r in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     for rec in report.recurring:
-        every = f", about every {_duration(rec.mean_interval_s)}" if rec.mean_interval_s else ""
+        every = f", about every {human_seconds(rec.mean_interval_s)}" if rec.mean_interval_s else ""
         grew = ", the victim growing each time" if rec.growing else ""
         lines += _wrap(f"{rec.kind} {rec.key}: {rec.count} kills{every}{grew}", "  ", "    ")
     return lines
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _event(i: int, n: int, event: OomEvent, a: EventAnalysis) -> list[str]:

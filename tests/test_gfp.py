@@ -62,6 +62,7 @@ PRINTED = [
     ("real-6.18-memcg-v1-adj1000.log", "6.18.44-fc-v669", "0xcc0(GFP_KERNEL)"),
     ("real-6.18-memcg-v1-shmem.log", "6.18.44-fc-v669", "0xcc0(GFP_KERNEL)"),
     ("real-6.18-memcg-v1-single.log", "6.18.44-fc-v669", "0xcc0(GFP_KERNEL)"),
+    ("real-6.18-memcg-v1-many-workers.log", "6.18.44-fc-v669", "0xcc0(GFP_KERNEL)"),
 ]  # fmt: skip
 
 # Hex-only trigger lines in tests/cases, with what today's %pGg would print for them.

@@ -2,7 +2,8 @@
 
 Evidence is checked against the case file itself: every cited line must hold the field
 the finding rests on. Rules with no real log in tests/cases are tested on hand-made events
-(fork_bomb, the growth branch of memory_leak, the reaper branches of victim_not_freed).
+(the growth branch of memory_leak, the reaper branches of victim_not_freed); fork_bomb has a
+real log made here with memcg-oom (80 workers) as well as a hand-made one.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SHMEM = "real-6.18-memcg-v1-shmem.log"
 OOMGROUP = "007-6.x-k8s-cgroup2-oomgroup-grep-fragment.log"
 ADJ1000 = "real-6.18-memcg-v1-adj1000.log"
 LOOP = "omexp-containerd2-4.18.log"
+WORKERS = "real-6.18-memcg-v1-many-workers.log"
 EXEMPT = "006-6.11-qemu-stress-ng-global-dmesg.log"
 AKS = "010-5.15-azure-aks-cgroup2-pod-syslog.log"
 SINGLE = "real-6.18-memcg-v1-single.log"
@@ -442,6 +444,18 @@ def test_fork_bomb_hand_made() -> None:
     assert (bomb.severity, bomb.confidence) == ("critical", "high")
     assert bomb.summary.startswith("300 of 300 tasks are bash")
     assert 9 in bomb.evidence and 10 in bomb.evidence
+    assert "TasksMax=" in bomb.advice[0]
+
+
+def test_fork_bomb_on_a_real_runaway_pool() -> None:
+    # real 6.18 kernel: 80 python3 workers of 6 MiB each started under a 300M memcg limit
+    bomb = run(WORKERS)["fork_bomb"]
+    assert bomb.severity == "critical"
+    assert bomb.summary.startswith(
+        "72 of 83 tasks are python3, holding 287 MiB together of their own"
+    )
+    assert "96% of the cgroup limit" in bomb.summary
+    assert "python3" in text(WORKERS, bomb.evidence[-1])  # a task row
     assert "TasksMax=" in bomb.advice[0]
 
 

@@ -185,6 +185,11 @@ def task_kb(task: Task, page_kb: int) -> int:
     return pages_to_kb((task.rss_pages or 0) + (task.swapents or 0), page_kb)
 
 
+def task_own_kb(task: Task, page_kb: int) -> int:
+    """Anonymous resident plus swapped-out memory (6.8+ tables split rss), in kB."""
+    return pages_to_kb((task.rss_anon_pages or 0) + (task.swapents or 0), page_kb)
+
+
 def pgtables_kb(task: Task, page_kb: int) -> int:
     if task.pgtables_bytes is not None:
         return task.pgtables_bytes // 1024

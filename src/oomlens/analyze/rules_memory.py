@@ -103,7 +103,11 @@ def fork_bomb(event: OomEvent, ctx: Context) -> Finding | None:
     page = ctx.page_size_kb
     group = [t for t in rows if t.comm == comm]
     tables_kb = sum(f.pgtables_kb(t, page) for t in group)
-    group_kb = sum(f.task_kb(t, page) for t in group) + tables_kb
+    # rss counts each task's shared file pages (the interpreter, libraries) again and again:
+    # where the table splits rss (6.8+), count what is each task's own (anon + swap)
+    own = all(t.rss_anon_pages is not None for t in group)
+    group_kb = sum(f.task_own_kb(t, page) if own else f.task_kb(t, page) for t in group)
+    group_kb += tables_kb
     total_kb, label, total_line = f.total(event, page)
     if total_kb is None:
         total_kb, label = sum(f.task_kb(t, page) for t in rows), "the task table"
@@ -118,7 +122,8 @@ def fork_bomb(event: OomEvent, ctx: Context) -> Finding | None:
         rule="fork_bomb",
         severity="critical",
         summary=(
-            f"{n} of {len(rows)} tasks are {comm}, holding {human_kb(group_kb)} together "
+            f"{n} of {len(rows)} tasks are {comm}, holding {human_kb(group_kb)} together"
+            f"{' of their own (anon, swap, page tables)' if own else ''} "
             f"({f.pct(group_kb, total_kb)}% of {label}, page tables {human_kb(tables_kb)})"
             f"{during}: a fork bomb or a runaway process pool."
         ),

@@ -270,6 +270,7 @@ class OomKillSummary:
     task: str | None
     pid: int | None
     uid: int | None
+    fields: Mapping[str, str] = field(default_factory=dict)  # every key=value, as printed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

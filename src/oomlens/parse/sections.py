@@ -263,6 +263,12 @@ def summary(text: str, line_no: int) -> OomKillSummary | None:
         task=task,
         pid=int(pid) if pid and pid.isdigit() else None,
         uid=int(uid) if uid and uid.isdigit() else None,
+        fields={
+            **keys,
+            **({"task": task} if task is not None else {}),
+            **({"pid": pid} if pid is not None else {}),
+            **({"uid": uid} if uid is not None else {}),
+        },
     )
 
 

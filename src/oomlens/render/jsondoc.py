@@ -272,6 +272,7 @@ def _summary(e: OomEvent) -> dict[str, Any]:
         "task": s.task,
         "pid": s.pid,
         "uid": s.uid,
+        "fields": dict(s.fields),
         "line": s.line_no,
     }
 

@@ -88,9 +88,12 @@ def consumers(
         ev.append(event.tasks.line_no if event.tasks else None)
         t = top[0]
         share = ""
-        rss_sum = sum(c.rss_kb for c in top)
-        if rss_sum and len(top) > 1:
-            share = f", {100 * t.rss_kb // max(sum(c.rss_kb for c in top), 1)}% of the top tasks"
+        rows = event.tasks.rows if event.tasks else ()
+        rss_pages = sum(r.rss_pages or 0 for r in rows)
+        top_pages = next((r.rss_pages or 0 for r in rows if r.pid == t.pid), 0)
+        if rss_pages and len(rows) > 1:
+            pct = 100 * top_pages // rss_pages
+            share = f", {pct}% of the resident memory of the {len(rows)} listed tasks"
         summary = f"{t.comm} (pid {t.pid}) held the most: {human_kb(t.rss_kb)} resident{share}."
         for c in top[:5]:
             split = ""

@@ -5,7 +5,8 @@
 follows a kill) calls `Parser.flush()` and emits every report whose kill line was seen. It
 remembers, in the history store, the boot id, the last record read while no report was open
 (where a restart resumes) and the kill line of the last event emitted (so that a restart
-emits nothing twice). Hooks run in worker threads and never hold the loop up.
+emits nothing twice). Hooks (`live.hooks`) run in worker threads and never hold the loop up;
+`live.metrics` serves the Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -13,40 +14,46 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import json
 import os
 import select
 import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any
 
 from oomlens.analyze import analyze_event
 from oomlens.containers import Normalizer
-from oomlens.errors import OomlensError
+from oomlens.live.hooks import HOOK_TIMEOUT_S, HookRunner, _stderr
 from oomlens.live.kmsg import Follower, Gap, Record
+from oomlens.live.metrics import Metrics, monotonic_uptime, parse_address
 from oomlens.model import LogLine, OomEvent
 from oomlens.parse import Parser
 from oomlens.render.jsondoc import event_document
 from oomlens.store import History, WatchState
 
+__all__ = [
+    "HOOK_TIMEOUT_S",
+    "MAX_WAIT_S",
+    "QUIET_S",
+    "RECENT",
+    "Counters",
+    "Emit",
+    "HookRunner",
+    "Metrics",
+    "Watcher",
+    "monotonic_uptime",
+    "parse_address",
+    "stop_on_signals",
+]
+
 QUIET_S = 0.3  # flush once the log has been quiet this long (the oom_reaper line comes first)
 MAX_WAIT_S = 0.8  # ... or once records have kept coming this long since the first unflushed
-HOOK_TIMEOUT_S = 30.0
 RECENT = 50  # earlier events of this run that analysis sees beside a new one
 
 Emit = Callable[[dict[str, Any]], None]
-
-
-def monotonic_uptime() -> float:
-    """CLOCK_MONOTONIC in seconds: the clock of the kernel's log time stamps."""
-    return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
 @dataclasses.dataclass
@@ -283,10 +290,6 @@ def _wall_time(uptime_s: float | None) -> str | None:
     return datetime.datetime.fromtimestamp(wall).isoformat(timespec="seconds")
 
 
-def _stderr(message: str) -> None:
-    print(f"oomlens watch: {message}", file=sys.stderr, flush=True)
-
-
 # -- starting ---------------------------------------------------------------------------
 
 
@@ -310,174 +313,3 @@ def stop_on_signals(stop: threading.Event) -> Iterator[int]:
         signal.set_wakeup_fd(old_fd)
         os.close(r)
         os.close(w)
-
-
-# -- hooks ------------------------------------------------------------------------------
-
-
-class HookRunner:
-    """Runs `--exec` commands for each event, with the event JSON on stdin, in threads."""
-
-    def __init__(
-        self,
-        commands: Sequence[str],
-        *,
-        timeout: float = HOOK_TIMEOUT_S,
-        workers: int = 4,
-        warn: Callable[[str], None] | None = None,
-    ) -> None:
-        self.commands = tuple(commands)
-        self.timeout = timeout
-        self.warn = warn or _stderr
-        self.on_failure: Callable[[], None] = lambda: None
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="oomlens-hook")
-
-    def submit(self, doc: dict[str, Any]) -> None:
-        """Queue every command for this event; returns at once."""
-        data = (json.dumps(doc, sort_keys=True, ensure_ascii=False) + "\n").encode()
-        env = _hook_env(doc)
-        for command in self.commands:
-            self._pool.submit(self._run, command, data, env)
-
-    def close(self) -> None:
-        """Wait for queued hooks (each bounded by the timeout)."""
-        self._pool.shutdown(wait=True)
-
-    def _run(self, command: str, data: bytes, env: dict[str, str]) -> None:
-        try:
-            proc = subprocess.Popen(
-                ["/bin/sh", "-c", command],
-                stdin=subprocess.PIPE,
-                stdout=2,  # the watcher's stdout carries events: hook output goes to stderr
-                env=env,
-                start_new_session=True,  # its own process group: a timeout kills all of it
-            )
-        except OSError as err:
-            self._failed(f"hook {command!r} could not start: {err.strerror}")
-            return
-        try:
-            proc.communicate(data, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            self._failed(f"hook {command!r} timed out after {self.timeout:g}s and was killed")
-            return
-        if proc.returncode != 0:
-            self._failed(f"hook {command!r} exited with status {proc.returncode}")
-
-    def _failed(self, message: str) -> None:
-        self.on_failure()
-        self.warn(message)
-
-
-def _hook_env(doc: dict[str, Any]) -> dict[str, str]:
-    victim = doc.get("victim") or {}
-    extra = {
-        "OOMLENS_EVENT_ID": doc.get("id"),
-        "OOMLENS_SEQ": doc.get("seq"),
-        "OOMLENS_SCOPE": doc.get("scope"),
-        "OOMLENS_MEMCG": doc.get("memcg"),
-        "OOMLENS_VICTIM_PID": victim.get("pid"),
-        "OOMLENS_VICTIM_COMM": victim.get("comm"),
-    }
-    env = dict(os.environ)
-    env.update({k: str(v) for k, v in extra.items() if v is not None})
-    return env
-
-
-# -- metrics ----------------------------------------------------------------------------
-
-
-class Metrics:
-    """Prometheus metrics on `ADDRESS:PORT` (the optional `prometheus_client` package)."""
-
-    HEALTH: ClassVar[dict[str, str]] = {
-        "records": "kernel log records read",
-        "gaps": "times records were lost before they could be read",
-        "lost_records": "kernel log records lost before they could be read",
-        "parse_failures": "records the parser failed on (a bug: please report it)",
-        "hook_failures": "--exec hooks that failed, timed out or could not start",
-        "duplicates": "events read again after a restart and not emitted again",
-    }
-
-    def __init__(self, address: str) -> None:
-        try:
-            import prometheus_client as pc  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as err:
-            raise OomlensError(
-                "--metrics needs the Prometheus client library: pip install 'oomlens[metrics]'"
-            ) from err
-        host, port = parse_address(address)
-        self.registry = pc.CollectorRegistry()
-        labels = ["scope", "memcg", "victim", "pattern"]
-        self.kills = pc.Counter("oomlens_kills", "OOM kills seen", labels, registry=self.registry)
-        self.last_kill = pc.Gauge(
-            "oomlens_last_kill_timestamp_seconds",
-            "Unix time of the last OOM kill",
-            registry=self.registry,
-        )
-        self.anon_rss = pc.Gauge(
-            "oomlens_last_victim_anon_rss_bytes",
-            "anon-rss of the last victim",
-            registry=self.registry,
-        )
-        self.anon_hist = pc.Histogram(
-            "oomlens_victim_anon_rss_bytes",
-            "anon-rss of OOM victims when they were killed",
-            buckets=[float(1 << s) for s in range(20, 38, 2)],
-            registry=self.registry,
-        )
-        self.health = {
-            name: pc.Counter(f"oomlens_{name}", text, registry=self.registry)
-            for name, text in self.HEALTH.items()
-        }
-        try:
-            self.server, _ = pc.start_http_server(port, addr=host, registry=self.registry)
-        except OSError as err:
-            raise OomlensError(
-                f"cannot serve metrics on {address}: {err.strerror} (pick another port)"
-            ) from err
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_port)
-
-    def observe(self, doc: dict[str, Any]) -> None:
-        """Count one emitted event."""
-        victim = doc.get("victim") or {}
-        findings = (doc.get("analysis") or {}).get("findings") or []
-        self.kills.labels(
-            scope=doc.get("scope") or "unknown",
-            memcg=doc.get("memcg") or "",
-            victim=victim.get("comm") or "",
-            pattern=findings[0]["rule"] if findings else "none",
-        ).inc()
-        uptime = doc.get("uptime_s")
-        lag = monotonic_uptime() - uptime if isinstance(uptime, (int, float)) else 0.0
-        self.last_kill.set(time.time() - lag)
-        anon_kb = victim.get("anon_rss_kb")
-        if isinstance(anon_kb, int):
-            self.anon_rss.set(anon_kb * 1024)
-            self.anon_hist.observe(anon_kb * 1024)
-
-    def count(self, name: str, n: int = 1) -> None:
-        if name in self.health:
-            self.health[name].inc(n)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """ "127.0.0.1:9717", "[::1]:9717", ":9717" (→ 127.0.0.1) or "9717" → (host, port)."""
-    host, sep, port = address.rpartition(":")
-    if not sep:
-        host, port = "", address
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdecimal() or not 0 <= int(port) < 65536:
-        raise OomlensError(
-            f"bad --metrics address {address!r}: expected HOST:PORT, e.g. 127.0.0.1:9717"
-        )
-    return host, int(port)

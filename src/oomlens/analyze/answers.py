@@ -143,6 +143,17 @@ def swap(event: OomEvent) -> Answer:
     counters = {c.name: c for c in event.memcg.counters} if event.memcg else {}
     if sw is not None:
         ev.append(sw.line_no)
+    if event.scope is Scope.MANUAL:
+        free = ""
+        if sw is not None and sw.total_kb == 0:
+            free = " (no swap is configured)"
+        elif sw is not None and sw.total_kb is not None:
+            free = f" ({human_kb(sw.free_kb)} of {human_kb(sw.total_kb)} swap free)"
+        summary = (
+            f"Not the question here: this OOM was triggered by hand (SysRq-f), not by a "
+            f"shortage{free}."
+        )
+        return _answer("swap", summary, details, ev)
     if event.scope is Scope.MEMCG and counters:
         memsw = counters.get("memory+swap")
         v2swap = counters.get("swap")
@@ -274,12 +285,18 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
         usage = next((c.usage_kb for c in event.memcg.counters if c.name == "memory"), None)
         ev.append(st.line_no)
         refaults = v.get("workingset_refault_file", v.get("workingset_refault"))
-        starved = usage is not None and usage > 0 and 100 * file_kb / usage < 2
+        if usage is None or usage <= 0:
+            cannot = "The log does not show the cgroup's usage, so it cannot tell."
+            return _answer("thrashing", cannot, details, ev)
+        starved = 100 * file_kb / usage < 2
+        # refaults count since the cgroup was made: only many of them (a tenth of the usage
+        # read back from disk, at 4 kB a page) say the working set did not fit
+        churn = refaults is not None and refaults * 4 >= usage // 10 > 0
         if refaults:
             details.append(
                 f"workingset_refault_file {refaults}: evicted file pages were read back."
             )
-        if starved and refaults:
+        if starved and churn:
             possibly = (
                 f"Possibly: the cgroup's page cache was nearly gone ({human_kb(file_kb)}) and "
                 f"{refaults} evicted file pages had been read back (a count since the cgroup "

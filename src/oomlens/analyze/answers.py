@@ -334,7 +334,7 @@ def prevention(
             ev.extend(f.evidence)
             advice += [a for a in f.advice if a not in advice]
     # a knob to change reads better as the answer than a way to watch or investigate
-    advice.sort(key=lambda a: a.startswith(("Watch", "Find", "Check")))
+    advice.sort(key=lambda a: a.startswith("Watch"))
     if event.scope is Scope.MANUAL:
         summary = "Nothing to prevent: this kill was requested by hand (SysRq-f)."
         advice = []
@@ -356,6 +356,12 @@ def prevention(
         summary = advice.pop(0)
     else:
         summary = "Limit the biggest consumer, add memory or swap, or spread the load."
+        lost = [m for m in event.missing if m in ("header", "meminfo", "tasks")]
+        if lost:
+            summary = (
+                f"The log holds only part of the report (no {', '.join(lost)}), so only general "
+                "advice: limit the biggest consumer, add memory or swap, or spread the load."
+            )
         if top:
             details.append(
                 f"Cap {top[0].comm} with a cgroup limit (systemd MemoryMax=, Docker --memory) "

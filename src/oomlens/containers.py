@@ -293,7 +293,7 @@ class Normalizer:
         m = _BSD.match(s)
         if m is not None:
             wall = syslog_wall(m.group(1), m.group(2), m.group(3), m.group(4), self._now)
-            return self._syslog(line_no, wall, s[m.end() :])
+            return self._syslog(line_no, wall, s[m.end() :], year_guessed=wall is not None)
         if s.startswith("kernel:"):
             # pasted without stamp and host: "kernel: msg", "kernel:[ 8523.347168] msg"
             return self._message(self._base(line_no), s[7:])
@@ -304,7 +304,9 @@ class Normalizer:
         m = _WALL.match(s)
         if m is not None:
             wall = syslog_wall(m.group(2), m.group(3), m.group(4), None, self._now)
-            self._wall = self._base(line_no, host=m.group(1), wall=wall)
+            self._wall = self._base(
+                line_no, host=m.group(1), wall=wall, wall_year_guessed=wall is not None
+            )
             return []
         m = _JOURNALD_WALL.match(s)
         if m is not None:
@@ -327,13 +329,17 @@ class Normalizer:
             return self._syslog(line_no, m.group(1).replace(" ", "T"), s[m.end() :])
         return None
 
-    def _syslog(self, line_no: int, wall: str | None, rest: str) -> list[LogLine] | None:
+    def _syslog(
+        self, line_no: int, wall: str | None, rest: str, *, year_guessed: bool = False
+    ) -> list[LogLine] | None:
         """The " host tag: msg" after a syslog or journalctl stamp."""
         m = _HOST_TAG.match(rest)
         if m is not None:
             host, facility, level, tag, pid = m.groups()
             kernel = tag == "kernel" and pid is None and facility in (None, "kern")
-            base = self._base(line_no, host=host, wall=wall, kernel=kernel)
+            base = self._base(
+                line_no, host=host, wall=wall, kernel=kernel, wall_year_guessed=year_guessed
+            )
             if level is not None:
                 base = _with(base, level=_LEVELS.get(level))
             return self._message(base, rest[m.end() :])
@@ -341,7 +347,7 @@ class Normalizer:
         if not host:
             return None
         if not text:  # cut after the hostname: wait for the "kernel: ..." line
-            self._header = self._base(line_no, host=host, wall=wall)
+            self._header = self._base(line_no, host=host, wall=wall, wall_year_guessed=year_guessed)
             return []
         # a record without a tag: "-- MARK --", "last message repeated 2 times"
         return self._record(self._base(line_no, host=host, wall=wall, kernel=False), text)

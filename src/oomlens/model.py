@@ -28,6 +28,7 @@ class LogLine:
     text: str  # the kernel's message, container prefix and surrounding blanks removed
     host: str | None = None  # syslog / journal hostname
     wall: str | None = None  # ISO-8601 wall-clock time when the container gives one
+    wall_year_guessed: bool = False  # the stamp had no year (RFC 3164 syslog): it was assumed
     uptime_s: float | None = None  # kernel monotonic time stamp, seconds since boot
     caller: str | None = None  # CONFIG_PRINTK_CALLER id: "T1234" (task) or "C3" (cpu)
     seq: int | None = None  # /dev/kmsg sequence number
@@ -323,6 +324,7 @@ class OomEvent:
     source: str
     host: str | None
     time: str | None  # ISO-8601 wall time of the first line, when the log gives it
+    time_year_guessed: bool = False  # year-less syslog stamps: the year is an assumption
     uptime_s: float | None
     boot_id: str | None
     kernel: str | None  # release, from this report or any other line of the file

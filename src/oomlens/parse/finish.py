@@ -78,12 +78,14 @@ def build_event(b: EventBuilder) -> OomEvent:
     scope = _scope(b, trigger, memcg, manual)
     missing = _missing(b, trigger, stack, meminfo, memcg, tasks, scope)
     first = b.lines[0]
-    wall = next((ln.wall for ln in b.lines if ln.wall), None)
+    dated = next((ln for ln in b.lines if ln.wall), None)
+    wall = dated.wall if dated is not None else None
     uptime = next((ln.uptime_s for ln in b.lines if ln.uptime_s is not None), None)
     return OomEvent(
         source=b.source,
         host=first.host,
         time=wall,
+        time_year_guessed=dated is not None and dated.wall_year_guessed,
         uptime_s=uptime,
         boot_id=first.boot_id,
         kernel=b.kernel,

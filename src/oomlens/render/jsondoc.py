@@ -102,6 +102,7 @@ def event_document(e: OomEvent, a: EventAnalysis | None = None) -> dict[str, Any
         "source": e.source,
         "host": e.host,
         "time": e.time,
+        "time_year_guessed": e.time_year_guessed,
         "uptime_s": e.uptime_s,
         "boot_id": e.boot_id,
         "kernel": e.kernel,

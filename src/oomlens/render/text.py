@@ -42,7 +42,10 @@ def _no_victim(event: OomEvent) -> str:
 def _when(event: OomEvent) -> str:
     parts = []
     if event.time:
-        parts.append(event.time)
+        parts.append(
+            event.time
+            + (" (year assumed: the log's stamps have none)" if event.time_year_guessed else "")
+        )
     if event.uptime_s is not None:
         parts.append(f"uptime {event.uptime_s:.3f}s")
     if event.host:
@@ -56,6 +59,8 @@ def _summary_table(report: Report) -> list[str]:
     rows = [("#", "time", "host", "scope", "victim", "freed (anon)")]
     for i, e in enumerate(report.events, 1):
         when = e.time or (f"{e.uptime_s:.1f}s" if e.uptime_s is not None else "-")
+        if e.time and e.time_year_guessed:
+            when += "*"
         v = e.victim
         victim = f"{v.comm} [{v.pid}]" if v else _no_victim(e)
         freed = human_kb(v.anon_rss_kb) if v and v.anon_rss_kb is not None else "-"
@@ -64,6 +69,8 @@ def _summary_table(report: Report) -> list[str]:
     lines = [f"{len(report.events)} OOM events"]
     for r in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    if any(e.time and e.time_year_guessed for e in report.events):
+        lines.append("  * year assumed: the log's time stamps have none")
     for rec in report.recurring:
         every = f", about every {human_seconds(rec.mean_interval_s)}" if rec.mean_interval_s else ""
         grew = ", the victim growing each time" if rec.growing else ""

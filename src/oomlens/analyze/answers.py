@@ -255,7 +255,8 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
             pct = 100 * file_pages / ram
             if pct < 1.0:
                 signs.append(
-                    f"page cache nearly gone ({human_kb(file_pages * page_kb)}, {pct:.2f}% of RAM)"
+                    f"page cache nearly gone ({human_kb(file_pages * page_kb)}, "
+                    f"{'<0.01' if pct < 0.01 else f'{pct:.2f}'}% of RAM)"
                 )
         unrec = [n for n in mi.nodes if n.all_unreclaimable] + [
             z for z in mi.zones if z.all_unreclaimable

@@ -596,3 +596,36 @@ def test_colors_and_byte_order_mark() -> None:
         b"\xef\xbb\xbf\x1b[32m[  621.423101] \x1b[0m\x1b[33mOut of memory: \x1b[0mKilled process 1"
     )
     assert (line.uptime_s, line.text) == (621.423101, "Out of memory: Killed process 1")
+
+
+def test_rfc5424_syslog_line() -> None:
+    # rsyslog RSYSLOG_SyslogProtocol23Format / syslog-ng forwarding
+    (line,) = Normalizer("x").feed(
+        1,
+        b"<4>1 2026-11-25T10:00:00.123456+00:00 node7 kernel - - - [  231.643153] "
+        b"python3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+    )
+    assert line.text.startswith("python3 invoked oom-killer:")
+    assert (line.host, line.wall, line.uptime_s, line.level, line.kernel) == (
+        "node7",
+        "2026-11-25T10:00:00.123456+00:00",
+        231.643153,
+        4,
+        True,
+    )
+
+
+def test_rfc5424_from_another_program_is_not_kernel() -> None:
+    (line,) = Normalizer("x").feed(1, b"<30>1 2026-11-25T10:00:00Z node7 systemd 1 - - Started x")
+    assert not line.kernel and line.text == "Started x"
+
+
+def test_log_shipper_json_keeps_the_inner_prefix() -> None:
+    # Docker json-file: {"log": "<the dmesg line>\n", "stream": ..., "time": ...}
+    raw = (
+        b'{"log":"[  231.643644] Memory cgroup out of memory: Killed process 3775 (python3)\\n",'
+        b'"stream":"stdout","time":"2026-11-25T10:00:00Z","host":"node3"}'
+    )
+    (line,) = Normalizer("x").feed(7, raw)
+    assert line.text == "Memory cgroup out of memory: Killed process 3775 (python3)"
+    assert (line.line_no, line.uptime_s, line.host) == (7, 231.643644, "node3")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import re
 from typing import Any
 
@@ -75,6 +76,16 @@ _JOURNAL_MARK = re.compile(
 # --- dmesg raw and decoded ------------------------------------------------------------------
 # `dmesg -r` and /proc/kmsg: "<4>[ 4771.273108] msg", "<6>msg"
 _PRIORITY = re.compile(r"<(\d{1,3})>")
+# RFC 5424 syslog (rsyslog RSYSLOG_SyslogProtocol23Format, syslog-ng, journald forwarding):
+# "<4>1 2025-08-12T03:54:03.123456+02:00 host kernel - - - [ 4771.273108] msg"
+# "<4>1 2025-08-12T03:54:03Z host kernel - - [meta sequenceId="7"] msg"
+_RFC5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
+)
+# Log shippers wrap each line in JSON: Docker json-file {"log": ...}, fluentd / Vector /
+# Loki / Elastic {"message": ...}; the kernel line inside keeps its own prefix.
+_JSON_TEXT_KEYS = ("log", "message", "msg", "text", "line")
+_JSON_HOST_KEYS = ("host", "hostname", "_HOSTNAME", "node")
 # `dmesg -x` (util-linux "%-6s:%-6s: "): "kern  :warn  : [ 4771.273108] msg"
 _DECODE = re.compile(
     r"(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|res[0-3]|local[0-7])"
@@ -249,6 +260,18 @@ class Normalizer:
         return self._record(base, rest)
 
     def _priority(self, line_no: int, s: str) -> list[LogLine] | None:
+        m = _RFC5424.match(s)
+        if m is not None:
+            pri = int(m.group(1))
+            stamp, host, app = m.group(2), m.group(3), m.group(4)
+            base = self._base(
+                line_no,
+                host=None if host == "-" else host,
+                wall=None if stamp == "-" else stamp,
+                level=pri & 7,
+                kernel=pri >> 3 == 0 and app in ("kernel", "-"),
+            )
+            return self._message(base, s[m.end() :])
         m = _PRIORITY.match(s)
         if m is None:
             return None
@@ -372,7 +395,7 @@ class Normalizer:
     def _journal_json(self, line_no: int, s: str) -> list[LogLine] | None:
         entry = journal_entry(s)
         if entry is None:
-            return None
+            return self._shipped_json(line_no, s)
         base = self._base(
             line_no,
             host=entry.host,
@@ -383,6 +406,28 @@ class Normalizer:
             kernel=entry.kernel,
         )
         return self._record(base, entry.text, rsyslog=False)
+
+    def _shipped_json(self, line_no: int, s: str) -> list[LogLine] | None:
+        """A log shipper's JSON line ({"log": "..."}, {"message": "..."}): the text inside,
+        read as a line of its own (it keeps its dmesg or syslog prefix)."""
+        try:
+            obj = json.loads(s.lstrip("\x1e"))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(obj, dict):
+            return None
+        text = next((obj[k] for k in _JSON_TEXT_KEYS if isinstance(obj.get(k), str)), None)
+        if text is None or text.lstrip()[:1] in ("{", "\x1e"):
+            return None
+        host = next((obj[k] for k in _JSON_HOST_KEYS if isinstance(obj.get(k), str)), None)
+        out: list[LogLine] = []
+        for piece in text.rstrip("\n").split("\n"):
+            body = piece.strip()
+            lines = self._parse(line_no, body) if body else None
+            if lines is None:
+                lines = self._unprefixed(line_no, body)
+            out += [_with(ln, host=ln.host or host) for ln in lines]
+        return out
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(LogLine))

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
-from dataclasses import replace
 
 from oomlens.containers import Normalizer
 from oomlens.errors import SourceError
 from oomlens.model import LogLine, OomEvent
-from oomlens.parse import Parser
+from oomlens.parse import Parser, in_order
 from oomlens.scan import scan
 from oomlens.sources import Source, open_binary
 
@@ -28,20 +27,9 @@ def read_source(source: Source, *, now: datetime.datetime | None = None) -> list
                 events += parser.feed(line)
     except SourceError as err:
         # a damaged file (corrupt gzip, I/O error): keep what was read before the damage
-        err.events = tuple(_finish(parser, events + parser.finish()))
+        err.events = tuple(in_order(parser, events + parser.finish()))
         raise
-    return _finish(parser, events + parser.finish())
-
-
-def _finish(parser: Parser, events: list[OomEvent]) -> list[OomEvent]:
-    # "the kernel release when any line in the file shows it"
-    fallback = parser.releases[0] if parser.releases else None
-    out = []
-    for event in sorted(events, key=lambda e: e.first_line):
-        if event.kernel is None and fallback is not None:
-            event = replace(event, kernel=fallback)
-        out.append(event)
-    return out
+    return in_order(parser, events + parser.finish())
 
 
 def _lines(stream: object, normalizer: Normalizer, parser: Parser) -> Iterator[LogLine]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from oomlens.model import LogLine, OomEvent
@@ -21,7 +21,7 @@ from oomlens.parse.builder import SECTION_OF, EventBuilder
 from oomlens.parse.classify import JOINABLE, KILL_KINDS, SECTION_KINDS, classify
 from oomlens.parse.finish import build_event
 
-__all__ = ["Parser", "parse_lines"]
+__all__ = ["Parser", "in_order", "parse_lines"]
 
 # Kinds with no report open that start a report whose header is missing.
 HEADERLESS_STARTS = KILL_KINDS | {"summary", "task_in", "task_in_head", "limit_reached"}
@@ -310,16 +310,23 @@ def _pending_section(pending: list[tuple[str, LogLine, str]]) -> str | None:
     return None
 
 
-def parse_lines(lines: Iterable[LogLine], source: str = "-") -> Iterator[OomEvent]:
+def parse_lines(lines: Iterable[LogLine], source: str = "-") -> list[OomEvent]:
     """Every OOM event in `lines`, in input order; the kernel release filled in from any
     line of the input when the report itself does not show it."""
     parser = Parser(source)
     events: list[OomEvent] = []
     for line in lines:
         events += parser.feed(line)
-    events += parser.finish()
+    return in_order(parser, events + parser.finish())
+
+
+def in_order(parser: Parser, events: list[OomEvent]) -> list[OomEvent]:
+    """`events` (all a parser returned) in input order, each with a kernel release: its
+    own, or the first one any line of the input showed ("when any line in the file shows it")."""
     fallback = parser.releases[0] if parser.releases else None
+    out = []
     for event in sorted(events, key=lambda e: e.first_line):
         if event.kernel is None and fallback is not None:
             event = replace(event, kernel=fallback)
-        yield event
+        out.append(event)
+    return out

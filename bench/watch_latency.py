@@ -46,21 +46,6 @@ chunks = [bytearray(1 << 20) for _ in range(200)]
 # The kernel prints at most 10 OOM report headers per 5 s (oom_kill.c, oom_rs): kills closer
 # together come without their report, a fact rather than a fault, but not what we measure.
 MIN_INTERVAL_S = 0.6
-DRIVER = """\
-import argparse, sys
-import oomlens.cli as cli
-from oomlens import commands_live
-
-def parser():
-    p = build_parser_orig()
-    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    if "watch" not in sub.choices:
-        commands_live.register(sub)
-    return p
-
-build_parser_orig, cli.build_parser = cli.build_parser, parser
-sys.exit(cli.main(sys.argv[1:]))
-"""
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -115,7 +100,7 @@ class Watcher:
     def __init__(self, db: Path) -> None:
         env = dict(os.environ, PYTHONPATH=str(HERE.parent / "src"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", DRIVER, "watch", "--format", "json", "--db", str(db)],
+            [sys.executable, "-m", "oomlens", "watch", "--format", "json", "--db", str(db)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

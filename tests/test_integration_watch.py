@@ -60,23 +60,6 @@ prog=$1 dir=$2 n=$3 pids=
 i=0; while [ $i -lt $n ]; do python3 -c "$prog" "$dir" "$n" & pids="$pids $!"; i=$((i+1)); done
 for p in $pids; do wait $p; echo "$p $?" > "$dir/status.$p"; done
 """
-# `python -c DRIVER watch ...` runs the real command line, with the live subcommands added
-# if cli.py does not register them yet.
-DRIVER = """\
-import argparse, sys
-import oomlens.cli as cli
-from oomlens import commands_live
-
-def parser():
-    p = build_parser_orig()
-    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    if "watch" not in sub.choices:
-        commands_live.register(sub)
-    return p
-
-build_parser_orig, cli.build_parser = cli.build_parser, parser
-sys.exit(cli.main(sys.argv[1:]))
-"""
 
 
 class Kill:
@@ -125,7 +108,7 @@ class Watch:
 
     def __init__(self, db: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", DRIVER, "watch", "--format", "json", "--db", str(db)],
+            [sys.executable, "-m", "oomlens", "watch", "--format", "json", "--db", str(db)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -463,27 +463,9 @@ def test_stop_on_signals_sets_the_flag_and_wakes_the_loop() -> None:
     assert signal.getsignal(signal.SIGTERM) == before
 
 
-DRIVER = """\
-import argparse, sys
-from oomlens.cli import build_parser, main
-import oomlens.cli as cli
-from oomlens import commands_live
-
-def parser():
-    p = build_parser_orig()
-    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
-    if "watch" not in sub.choices:  # until cli.py registers the live subcommands itself
-        commands_live.register(sub)
-    return p
-
-build_parser_orig, cli.build_parser = cli.build_parser, parser
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def start_watch(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", DRIVER, "watch", *args],
+        [sys.executable, "-m", "oomlens", "watch", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -524,7 +506,7 @@ def test_watch_command_over_a_kmsg_file(tmp_path: Path) -> None:
     path = write(tmp_path / "kmsg", log.oom(321) + log.oom(322))
     db = str(tmp_path / "h.db")
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, "watch", "--kmsg", str(path), "--from-start", "--db", db],
+        [sys.executable, "-m", "oomlens", "watch", "--kmsg", str(path), "--from-start", "--db", db],
         capture_output=True,
         text=True,
         timeout=30,

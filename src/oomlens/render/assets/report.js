@@ -116,7 +116,7 @@
 
   function when(ev) {
     var parts = [];
-    if (ev.time) parts.push(ev.time.replace("T", " "));
+    if (ev.time) parts.push(ev.time.replace("T", " ") + (ev.time_year_guessed ? " (year assumed)" : ""));
     if (ev.uptime_s !== null && ev.uptime_s !== undefined) {
       parts.push("uptime " + uptime(ev.uptime_s));
     }

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 
 from conftest import CASES
 from helpers import case_paths, case_report
+from oomlens import store
 from oomlens.model import Report
 from oomlens.render.htmlpage import render_html
 from oomlens.render.jsondoc import to_document
@@ -366,43 +365,23 @@ def test_upload_limit(open_page: Any, serve: Any) -> None:
     assert status == 413 and "--max-upload" in error
 
 
-def test_history_without_a_store(
-    open_page: Any, serve: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "oomlens.store", None)
-    server = serve()
+def test_history_without_a_store(open_page: Any, serve: Any, tmp_path: Path) -> None:
+    server = serve(db=tmp_path / "not-made-yet.db")
     page, _ = open_page()
     page.goto(server.url + "#/history")
     assert "no history store" in page.inner_text("main .banner")
 
 
-def test_history_lists_and_opens_events(
-    open_page: Any, serve: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_history_lists_and_opens_events(open_page: Any, serve: Any, tmp_path: Path) -> None:
     doc = to_document(case_report(MULTI))
     event = json.loads(json.dumps(doc["events"][1]))
     event["victim"]["comm"] = PAYLOADS["python3"]
-    row = {
-        "id": 2,
-        "time": event["time"],
-        "host": "<b>h</b>",
-        "scope": "memcg",
-        "memcg": PAYLOADS["/oomtest-a"],
-        "victim_comm": PAYLOADS["python3"],
-        "victim_pid": 1,
-    }
-
-    class Store:
-        def list_events(self, **kwargs: Any) -> list[dict[str, Any]]:
-            return [row]
-
-        def get_event(self, event_id: int) -> dict[str, Any] | None:
-            return event if event_id == 2 else None
-
-    module = types.ModuleType("oomlens.store")
-    module.open_store = lambda path: Store()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "oomlens.store", module)
-    server = serve(db=tmp_path / "history.db")
+    event["memcg"] = PAYLOADS["/oomtest-a"]
+    event["host"] = "<b>h</b>"
+    db = tmp_path / "history.db"
+    with store.History(db) as history:  # a real SQLite history holding the crafted event
+        history.add(event)
+    server = serve(db=db)
     page, watch = open_page()
     page.goto(server.url + "#/history")
     page.wait_for_selector("table.history")

@@ -6,17 +6,16 @@ import gzip
 import http.client
 import json
 import socket
-import sys
 import tempfile
 import threading
-import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from conftest import CASES
+from oomlens import store
 from oomlens.analyze import diagnose
 from oomlens.reader import read_source
 from oomlens.render.jsondoc import to_document
@@ -211,72 +210,42 @@ def test_foreign_host_header_is_refused(server: Server) -> None:
 # the history store
 
 
-class FakeStore:
-    calls: ClassVar[list[dict[str, Any]]] = []
-
-    def list_events(self, **kwargs: Any) -> list[dict[str, Any]]:
-        FakeStore.calls.append(kwargs)
-        return [{"id": 7, "time": None, "host": "h", "scope": "memcg", "memcg": "/a",
-                 "victim_comm": "<b>x</b>", "victim_pid": 3}]  # fmt: skip
-
-    def get_event(self, event_id: int) -> dict[str, Any] | None:
-        return {"id": event_id, "source": "s"} if event_id == 7 else None
-
-
 @pytest.fixture
-def fake_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("oomlens.store")
-    module.open_store = lambda path: FakeStore()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "oomlens.store", module)
-    FakeStore.calls = []
+def filled_db(tmp_path: Path) -> Path:
+    """A real history database holding the seven events of the multi-event case."""
+    db = tmp_path / "history.db"
+    with store.History(db) as history:
+        for event in expected_document(MULTI)["events"]:
+            history.add(event)
+    return db
 
 
-@pytest.mark.usefixtures("fake_store")
-def test_events_through_the_store_interface(start: Any) -> None:
-    server = start()
-    status, _, body = request(server, "GET", "/api/events?host=h&since=1700000000&limit=5")
-    assert status == 200 and json.loads(body)[0]["victim_comm"] == "<b>x</b>"
-    assert FakeStore.calls == [{"since": 1700000000.0, "host": "h", "limit": 5}]
-    status, _, body = request(server, "GET", "/api/events/7")
-    assert status == 200 and json.loads(body) == {"id": 7, "source": "s"}
-    assert request(server, "GET", "/api/events/8")[0] == 404
+def test_events_filtered_through_the_store(start: Any, filled_db: Path) -> None:
+    server = start(db=filled_db)
+    status, _, body = request(server, "GET", "/api/events?host=some-kube-node1&limit=5")
+    rows = json.loads(body)
+    assert status == 200 and len(rows) == 5
+    assert {r["host"] for r in rows} == {"some-kube-node1"}
+    times = [r["time"] for r in rows]
+    assert times == sorted(times, reverse=True)  # newest first
+    status, _, body = request(server, "GET", "/api/events?host=elsewhere")
+    assert status == 200 and json.loads(body) == []
+    status, _, body = request(server, "GET", "/api/events?victim=framework&cgroup=/kubepods")
+    assert status == 200 and len(json.loads(body)) == 7
+    status, _, body = request(server, "GET", f"/api/events/{rows[0]['id']}")
+    assert status == 200 and json.loads(body)["victim"]["pid"] == rows[0]["victim_pid"]
+    assert request(server, "GET", "/api/events/99999")[0] == 404
 
 
-@pytest.mark.usefixtures("fake_store")
 @pytest.mark.parametrize("query", ["limit=0", "limit=x", "since=yesterday", "colour=red"])
-def test_bad_filters_are_400(start: Any, query: str) -> None:
-    status, _, body = request(start(), "GET", f"/api/events?{query}")
+def test_bad_filters_are_400(start: Any, filled_db: Path, query: str) -> None:
+    status, _, body = request(start(db=filled_db), "GET", f"/api/events?{query}")
     assert status == 400 and json.loads(body)["error"]
-
-
-def test_no_store_module_degrades_to_503(start: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "oomlens.store", None)  # import fails
-    server = start()
-    status, _, body = request(server, "GET", "/api/events")
-    assert status == 503 and "no history store" in json.loads(body)["error"]
-    assert b'"history":false' in request(server, "GET", "/")[2]
 
 
 def test_missing_database_is_503(server: Server) -> None:
     status, _, body = request(server, "GET", "/api/events")
     assert status == 503 and "no history store" in json.loads(body)["error"]
-
-
-def test_real_store_round_trip(start: Any, tmp_path: Path) -> None:
-    store = pytest.importorskip("oomlens.store")
-    if not hasattr(store, "History") or hasattr(store, "open_store"):
-        pytest.skip("oomlens.store has no History class to fill")
-    db = tmp_path / "history.db"
-    with store.History(db) as history:
-        for event in expected_document(MULTI)["events"]:
-            history.add(event)
-    server = start(db=db)
-    status, _, body = request(server, "GET", "/api/events?limit=3")
-    rows = json.loads(body)
-    assert status == 200 and len(rows) == 3
-    assert {"id", "time", "host", "scope", "memcg", "victim_comm", "victim_pid"} <= set(rows[0])
-    status, _, body = request(server, "GET", f"/api/events/{rows[0]['id']}")
-    assert status == 200 and json.loads(body)["victim"]["pid"] == rows[0]["victim_pid"]
 
 
 # ---------------------------------------------------------------------------------------

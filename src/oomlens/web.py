@@ -85,7 +85,7 @@ class Server(ThreadingHTTPServer):
             config={
                 "mode": "app",
                 "max_upload": max_upload,
-                "history": self.history.problem is None,
+                "history": True,
             },
         )
         self.allowed_hosts = _allowed_hosts(address[0], self.server_address[1])
@@ -288,7 +288,7 @@ def serve(
 ) -> int:
     """Serve until Ctrl-C; returns 0. Raises OomlensError when the address cannot be bound."""
     server = make_server(host, port, db=db, max_upload=max_upload, log=out)
-    history = server.history.problem or f"history: {server.history.db}"
+    history = f"history: {server.history.db}"
     print(f"oomlens: serving on {server.url} ({history}; Ctrl-C to stop)", file=out, flush=True)
     try:
         server.serve_forever()

@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import importlib
 import io
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any
 
+from oomlens import store
 from oomlens.errors import OomlensError
 
 CHUNK = 64 * 1024
@@ -81,62 +81,26 @@ def analyze_upload(
 # GET /api/events, /api/events/{id}: the history store
 
 
-class Store(Protocol):
-    """What the web app needs from `oomlens.store`."""
-
-    def list_events(
-        self,
-        since: float | None = None,
-        host: str | None = None,
-        cgroup: str | None = None,
-        victim: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]: ...
-
-    def get_event(self, event_id: int, /) -> dict[str, Any] | None: ...
-
-
 class History:
-    """The history store behind the API, opened per request; `problem` says why it is missing."""
+    """The history store (`oomlens.store`) behind the API, opened per request."""
 
     def __init__(self, db: Path | None) -> None:
-        self.db = db
-        self.problem: str | None = None
-        self._module: Any = None
-        try:
-            self._module = importlib.import_module("oomlens.store")
-        except ImportError:
-            self.problem = "no history store: this oomlens has no oomlens.store module"
-            return
-        if self.db is None and hasattr(self._module, "default_path"):
-            self.db = cast(Path, self._module.default_path())
-        if self.db is None:
-            self.problem = "no history store: start oomlens serve with --db PATH"
+        self.db = db if db is not None else store.default_path()
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[Store]:
-        """The store, or ApiError 503 with the reason it cannot be used."""
-        if self.problem is not None or self.db is None:
-            raise ApiError(503, self.problem or "no history store")
-        module = self._module
+    def open(self) -> Iterator[store.History]:
+        """The store, or ApiError 503 with the reason it cannot be used (e.g. not made yet)."""
         try:
-            if hasattr(module, "open_store"):
-                store = cast(Store, module.open_store(self.db))
-            elif hasattr(module, "History"):
-                store = _HistoryAdapter(module, self.db)
-            else:
-                raise ApiError(503, "no history store: oomlens.store has no open_store()")
+            history = store.History(self.db, create=False)
         except OomlensError as err:
             raise ApiError(503, f"no history store: {err}") from err
         try:
-            yield store
+            yield history
         finally:
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
+            history.close()
 
     def list_events(self, query: Mapping[str, list[str]]) -> list[dict[str, Any]]:
-        """GET /api/events: the filters from the query string, validated."""
+        """GET /api/events: the filters from the query string, validated; newest first."""
         unknown = sorted(set(query) - set(EVENT_FILTERS))
         if unknown:
             raise ApiError(
@@ -145,45 +109,19 @@ class History:
         one = {k: v[-1].strip() for k, v in query.items() if v and v[-1].strip()}
         limit = _limit(one.pop("limit", None))
         since = parse_since(one.pop("since")) if "since" in one else None
-        with self.open() as store:
-            rows = store.list_events(since=since, limit=limit, **one)
-        return [_plain(r) for r in rows]
+        with self.open() as history:
+            rows = history.rows(store.Filters(since=since, **one), limit=limit)
+        return [_plain(dataclasses.asdict(r)) for r in reversed(rows)]
 
     def get_event(self, raw_id: str) -> dict[str, Any]:
         """GET /api/events/{id}: the stored event document, or ApiError 404."""
         if not raw_id.isdigit() or len(raw_id) > 18:
             raise ApiError(404, f"no event {raw_id!r}: ids are whole numbers")
-        with self.open() as store:
-            doc = store.get_event(int(raw_id))
+        with self.open() as history:
+            doc = history.get(int(raw_id))
         if doc is None:
             raise ApiError(404, f"no event {raw_id} in the history")
         return doc
-
-
-class _HistoryAdapter:
-    """`oomlens.store.History` (rows + Filters) seen through the `Store` protocol."""
-
-    def __init__(self, module: Any, db: Path) -> None:
-        self._module = module
-        self._history = module.History(db, create=False)
-
-    def list_events(
-        self,
-        since: float | None = None,
-        host: str | None = None,
-        cgroup: str | None = None,
-        victim: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        filters = self._module.Filters(since=since, host=host, cgroup=cgroup, victim=victim)
-        rows = self._history.rows(filters, limit=limit)
-        return [dataclasses.asdict(r) for r in reversed(rows)]  # newest first
-
-    def get_event(self, event_id: int, /) -> dict[str, Any] | None:
-        return cast("dict[str, Any] | None", self._history.get(event_id))
-
-    def close(self) -> None:
-        self._history.close()
 
 
 def parse_since(text: str) -> float:

@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,6 +140,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from oomlens.sources import Source, resolve, system_sources
 
     if args.example:
+        from importlib import resources
+
         with resources.as_file(resources.files("oomlens") / "examples" / EXAMPLE) as path:
             return _analyze(args, [Source(name=f"example:{EXAMPLE}", path=Path(path))])
     return _analyze(args, resolve(args.paths) if args.paths else system_sources())

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oomlens.errors import OomlensError
-from oomlens.live.scores_view import scores_document, scores_text
 from oomlens.units import human_kb
 
 if TYPE_CHECKING:
@@ -160,6 +159,7 @@ def _positive(text: str) -> int:
 
 def cmd_scores(args: argparse.Namespace) -> int:
     from oomlens.live.proc import read_snapshot
+    from oomlens.live.scores_view import scores_document, scores_text
 
     snap = read_snapshot(Path(args.proc_root), Path(args.cgroup_root))
     cgroup = "/" + args.cgroup.strip("/") if args.cgroup else None

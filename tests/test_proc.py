@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oomlens.commands_live import register, scores_document
+from oomlens.commands_live import register
 from oomlens.live.proc import (
     MemoryTotals,
     Process,
@@ -25,6 +25,7 @@ from oomlens.live.proc import (
     oom_score,
     read_snapshot,
 )
+from oomlens.live.scores_view import scores_document
 
 PAGE = 4096
 MEM_TOTAL_KB = 1_000_000  # 250000 pages: adj unit = 250 pages

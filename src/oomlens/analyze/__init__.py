@@ -27,7 +27,7 @@ def analyze_event(
     page_kb, page_source = memory.page_size(event)
     parts, total_kb, total_label = memory.breakdown(event, page_kb)
     consumers = memory.consumers(event, page_kb, top)
-    ctx = rules.Context.for_event(events if events is not None else (event,), index)
+    ctx = rules.Context.for_event(events if events is not None else (event,), index, page_kb)
     found = rules.findings(event, ctx)
     path = event.memcg_path
     if path is None and event.scope is not Scope.MEMCG and event.victim is not None:

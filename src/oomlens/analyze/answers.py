@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oomlens.analyze import cgroups
-from oomlens.analyze.memory import memcg_limit_kb
+from oomlens.analyze.memory import memcg_counter, memcg_limit_kb, stat_kb
 from oomlens.model import Answer, Attribution, Consumer, Finding, MemoryPart, OomEvent, Scope
 from oomlens.units import human_kb, is_unlimited
 
@@ -45,8 +45,9 @@ def scope(event: OomEvent) -> Answer:
     if event.scope is Scope.MEMCG:
         where = f" in {path}" if path else ""
         summary = f"cgroup OOM{where}: the cgroup hit its memory limit, not the machine."
-        if limit is not None:
-            usage = next(c.usage_kb for c in event.memcg.counters if c.name == "memory")  # type: ignore[union-attr]
+        counter = memcg_counter(event)
+        if limit is not None and counter is not None:
+            usage = counter.usage_kb
             summary = (
                 f"cgroup OOM{where}: the cgroup hit its {human_kb(limit)} limit "
                 f"(usage {human_kb(usage)}), not the machine."
@@ -281,9 +282,9 @@ def thrashing(event: OomEvent, page_kb: int) -> Answer:
     elif event.memcg is not None and event.memcg.stats:
         st = event.memcg.stats[0]
         v = st.values
-        div = 1 if st.unit == "kB" else 1024
-        file_kb = (v.get("file", v.get("cache", 0))) // div
-        usage = next((c.usage_kb for c in event.memcg.counters if c.name == "memory"), None)
+        file_kb = stat_kb(st, v.get("file", v.get("cache", 0)))
+        counter = memcg_counter(event)
+        usage = counter.usage_kb if counter is not None else None
         ev.append(st.line_no)
         refaults = v.get("workingset_refault_file", v.get("workingset_refault"))
         if usage is None or usage <= 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oomlens.model import Consumer, MemcgStats, MemoryPart, OomEvent, Scope, Task
+from oomlens.model import Consumer, MemcgCounter, MemcgStats, MemoryPart, OomEvent, Scope, Task
 from oomlens.units import is_unlimited, pages_to_kb
 
 PAGE_SIZES_KB = (4, 8, 16, 64)
@@ -32,14 +32,24 @@ def page_size(event: OomEvent) -> tuple[int, str]:
     return 4, "default"
 
 
-def memcg_limit_kb(event: OomEvent) -> int | None:
-    """The `memory:` limit of the OOMing cgroup, None when unknown or unlimited."""
+def memcg_counter(event: OomEvent, name: str = "memory") -> MemcgCounter | None:
+    """The `memory:` (or `swap:`, `memory+swap:`, ...) usage/limit line of the OOMing cgroup."""
     if event.memcg is None:
         return None
-    for c in event.memcg.counters:
-        if c.name == "memory" and not is_unlimited(c.limit_kb):
-            return c.limit_kb
-    return None
+    return next((c for c in event.memcg.counters if c.name == name), None)
+
+
+def memcg_limit_kb(event: OomEvent) -> int | None:
+    """The `memory:` limit of the OOMing cgroup, None when unknown or unlimited."""
+    c = memcg_counter(event)
+    if c is None or is_unlimited(c.limit_kb) or c.limit_kb <= 0:
+        return None
+    return c.limit_kb
+
+
+def stat_kb(stats: MemcgStats, value: int) -> int:
+    """A `Memory cgroup stats` value in kB: the one-line v1 form is in kB, the rest in bytes."""
+    return value if stats.unit == "kB" else value // 1024
 
 
 def breakdown(event: OomEvent, page_kb: int) -> tuple[tuple[MemoryPart, ...], int | None, str]:
@@ -91,8 +101,7 @@ def _memcg_breakdown(
     v = stats.values
 
     def kb(*keys: str) -> int:
-        n = sum(v.get(k, 0) for k in keys)
-        return n if stats.unit == "kB" else n // 1024
+        return stat_kb(stats, sum(v.get(k, 0) for k in keys))
 
     if "anon" in v:  # cgroup v2 memory.stat
         parts = [

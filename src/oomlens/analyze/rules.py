@@ -54,11 +54,15 @@ class Context:
     index: int = 0  # this event's position in `events`
 
     @classmethod
-    def for_event(cls, events: Sequence[OomEvent], index: int) -> Context:
-        """The context of `events[index]`, its page size worked out from the event."""
+    def for_event(
+        cls, events: Sequence[OomEvent], index: int, page_size_kb: int | None = None
+    ) -> Context:
+        """The context of `events[index]`; its page size is worked out from the event unless
+        the caller already knows it."""
         evs = tuple(events)
-        page_kb, _ = memory.page_size(evs[index])
-        return cls(page_size_kb=page_kb, events=evs, index=index)
+        if page_size_kb is None:
+            page_size_kb, _ = memory.page_size(evs[index])
+        return cls(page_size_kb=page_size_kb, events=evs, index=index)
 
 
 Rule = Callable[[OomEvent, Context], "Finding | None"]

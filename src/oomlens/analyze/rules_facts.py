@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from oomlens.analyze import history
+from oomlens.analyze import history, memory
 from oomlens.analyze.gfp import GfpDecoding, decode
 from oomlens.errors import OomlensError
 from oomlens.model import MemcgCounter, OomEvent, Scope, Task, Zone
-from oomlens.units import is_unlimited, pages_to_kb
+from oomlens.units import pages_to_kb
 
 if TYPE_CHECKING:
     from oomlens.analyze.rules import Context
@@ -154,18 +154,9 @@ def counters_kb(event: OomEvent, page_kb: int, *keys: str) -> int | None:
     return pages_to_kb(sum(mi.counters_pages.get(k, 0) for k in keys), page_kb)
 
 
-def memcg_counter(event: OomEvent, name: str = "memory") -> MemcgCounter | None:
-    if event.memcg is None:
-        return None
-    return next((c for c in event.memcg.counters if c.name == name), None)
-
-
 def memcg_limit(event: OomEvent) -> tuple[int | None, MemcgCounter | None]:
     """The `memory:` limit in kB (None if unknown or unlimited) and its counter."""
-    c = memcg_counter(event)
-    if c is None or is_unlimited(c.limit_kb) or c.limit_kb <= 0:
-        return None, c
-    return c.limit_kb, c
+    return memory.memcg_limit_kb(event), memory.memcg_counter(event)
 
 
 def memcg_stat_kb(event: OomEvent, *keys: str) -> tuple[int | None, int | None]:
@@ -176,7 +167,7 @@ def memcg_stat_kb(event: OomEvent, *keys: str) -> tuple[int | None, int | None]:
     for key in keys:
         if key in st.values:
             value = st.values[key]
-            return (value if st.unit == "kB" else value // 1024), st.line_no
+            return memory.stat_kb(st, value), st.line_no
     return None, st.line_no
 
 

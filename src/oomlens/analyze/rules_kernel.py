@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from oomlens.analyze import memory
 from oomlens.analyze import rules_facts as f
 from oomlens.model import Finding, OomEvent, Scope, Zone
 from oomlens.units import human_kb, pages_to_kb
@@ -137,7 +138,7 @@ def kernel_allocation(event: OomEvent, ctx: Context) -> Finding | None:
     if event.scope is Scope.MEMCG:
         if not any(n in KMEM_CHARGE_FRAMES for n in names):
             return None  # the charge GFP says little (6.x prints GFP_KERNEL for user pages)
-        kmem = f.memcg_counter(event, "kmem")
+        kmem = memory.memcg_counter(event, "kmem")
         used = f" (kmem usage {human_kb(kmem.usage_kb)})" if kmem else ""
         return Finding(
             rule="kernel_allocation",

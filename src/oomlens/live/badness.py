@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from oomlens.analyze.scoring_eras import UNCLAMPED, badness
+from oomlens.model import Task
+
 if TYPE_CHECKING:
     from oomlens.live.proc import MemcgLimit, MemoryTotals, Process, Snapshot
 
@@ -66,13 +69,20 @@ def oom_badness(p: Process, totalpages: int, page_size: int) -> int | None:
     """
     if p.pid == 1 or p.kernel_thread or p.rss_anon_kb is None or p.oom_score_adj is None:
         return None
-    if p.oom_score_adj == OOM_SCORE_ADJ_MIN:
-        return None
-    rss = kb_to_pages(p.rss_kb or 0, page_size)
-    points = (
-        rss + kb_to_pages(p.swap_kb or 0, page_size) + kb_to_pages(p.pgtables_kb or 0, page_size)
+    # the arithmetic is the replay's own (analyze.scoring_eras), fed a task-table-like row
+    row = Task(
+        line_no=0,
+        pid=p.pid,
+        uid=p.uid,
+        tgid=p.pid,
+        total_vm_pages=None,
+        rss_pages=kb_to_pages(p.rss_kb or 0, page_size),
+        swapents=kb_to_pages(p.swap_kb or 0, page_size),
+        pgtables_bytes=(p.pgtables_kb or 0) * 1024,
+        oom_score_adj=p.oom_score_adj,
+        comm=p.comm,
     )
-    return points + p.oom_score_adj * (totalpages // 1000)
+    return badness(row, era=UNCLAMPED, totalpages=totalpages, page_size_kb=page_size // 1024)
 
 
 def oom_score(badness_pages: int | None, totalpages: int) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from oomlens.containers import Normalizer
 from oomlens.errors import SourceError
@@ -32,9 +33,9 @@ def read_source(source: Source, *, now: datetime.datetime | None = None) -> list
     return in_order(parser, events + parser.finish())
 
 
-def _lines(stream: object, normalizer: Normalizer, parser: Parser) -> Iterator[LogLine]:
+def _lines(stream: BinaryIO, normalizer: Normalizer, parser: Parser) -> Iterator[LogLine]:
     last = 0
-    for line_no, raw in scan(stream, lambda: parser.busy):  # type: ignore[arg-type]
+    for line_no, raw in scan(stream, lambda: parser.busy):
         if line_no != last + 1:
             normalizer.gap()
         last = line_no

@@ -92,17 +92,23 @@ class Parser:
         if st.held is not None:
             hkind, hline, htext = st.held
             after = SECTION_OF.get(hkind, section)
-            if line.cont and hkind in JOINABLE and classify(line.text, after) == "other":
-                # a hard-wrapped line (mail, serial console): glue it to the one before
-                joined = htext + " " + line.text
-                st.held = (classify(joined, section), hline, joined)
-                return []
+            early = None
+            if line.cont and hkind in JOINABLE:
+                early = classify(line.text, after)
+                if early == "other":
+                    # a hard-wrapped line (mail, serial console): glue it to the one before
+                    joined = htext + " " + line.text
+                    st.held = (classify(joined, section), hline, joined)
+                    return []
             st.held = None
             out = self._process(st, hkind, hline, htext)
             section = self._section(st)
+            kind = early if early is not None and section == after else None
         else:
-            out = []
-        st.held = (classify(line.text, section), line, line.text)
+            out, kind = [], None
+        if kind is None:
+            kind = classify(line.text, section)
+        st.held = (kind, line, line.text)
         return out
 
     def finish(self) -> list[OomEvent]:

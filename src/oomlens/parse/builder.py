@@ -112,7 +112,6 @@ class EventBuilder:
         self.no_killable = False
         self.manual = False
         self.suppressed: int | None = None
-        self.kernel: str | None = None
         self.seen: set[str] = set()
 
     # -- state ---------------------------------------------------------------------
@@ -184,7 +183,6 @@ class EventBuilder:
             tainted=m["taint"].removeprefix("Tainted: ").strip() or None,
             kernel=m["release"],
         )
-        self.kernel = m["release"]
 
     def _on_hardware(self, t: str, line: LogLine) -> None:
         self.stack.setdefault("hardware", t.removeprefix("Hardware name: "))

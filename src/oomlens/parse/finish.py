@@ -88,7 +88,7 @@ def build_event(b: EventBuilder) -> OomEvent:
         time_year_guessed=dated is not None and dated.wall_year_guessed,
         uptime_s=uptime,
         boot_id=first.boot_id,
-        kernel=b.kernel,
+        kernel=stack.kernel if stack is not None else None,
         first_line=first.line_no,
         last_line=b.lines[-1].line_no,
         complete=not missing,

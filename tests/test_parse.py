@@ -104,6 +104,21 @@ def test_unknown_lines_inside_a_report_are_counted_not_dropped() -> None:
     assert event.victim is not None and event.victim.pid == 3775
 
 
+def test_a_victim_already_exiting_is_an_event_without_a_kill() -> None:
+    # 5.1+ oom_kill_process(): a victim that will free its memory anyway is not killed, and
+    # the message comes before dump_header(), so it stands alone
+    (event,) = parse_text(
+        """
+        [ 9.000000] usb 1-1: new high-speed USB device number 2 using xhci_hcd
+        [ 9.000001] Memory cgroup out of memory: OOM victim 3775 (python3) is already exiting. Skip killing the task
+        [ 9.000002] usb 1-1: new high-speed USB device number 3 using xhci_hcd
+        """
+    )
+    assert (event.exiting_pid, event.victim, event.scope) == (3775, None, Scope.MEMCG)
+    assert event.unparsed == () and "kill" not in event.missing
+    assert (event.first_line, event.last_line) == (2, 2)
+
+
 def test_a_trigger_alone_is_an_incomplete_event() -> None:
     (event,) = parse_text(
         "[ 5.000000] bash invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"

@@ -349,6 +349,7 @@ class OomEvent:
     panic: str | None = None  # `Kernel panic - not syncing: ...` message
     panic_line_no: int | None = None
     no_killable: bool = False  # `Out of memory and no killable processes...`
+    exiting_pid: int | None = None  # `OOM victim N (x) is already exiting. Skip killing` (5.1+)
     manual: bool = False  # SysRq-f (`sysrq: Manual OOM execution` or order=-1)
     suppressed: int | None = None  # `oom_kill_process: N callbacks suppressed` before it
     headerless: bool = False  # the kill came without its report (rate-limited or cut)

@@ -110,6 +110,8 @@ class EventBuilder:
         self.panic_line: int | None = None
         self.panic_task: tuple[int, str, int] | None = None
         self.no_killable = False
+        self.exiting_pid: int | None = None
+        self.exiting_prefix: str | None = None  # "Memory cgroup out of memory" / "Out of memory"
         self.manual = False
         self.suppressed: int | None = None
         self.seen: set[str] = set()
@@ -119,7 +121,12 @@ class EventBuilder:
     @property
     def ended(self) -> bool:
         """The kill (or panic, or no-victim) line has been seen."""
-        return self.victim is not None or self.panic is not None or self.no_killable
+        return (
+            self.victim is not None
+            or self.panic is not None
+            or self.no_killable
+            or self.exiting_pid is not None
+        )
 
     def wants(self, kind: str) -> bool:
         """False when `kind` cannot belong to this report and must start the next one."""
@@ -399,7 +406,11 @@ class EventBuilder:
         self.manual = True
 
     def _on_already_exiting(self, t: str, line: LogLine) -> None:
-        self.unparsed.append(line)  # 5.1+: no kill follows; the event notes it via `lines`
+        # 5.1+: "OOM victim N (x) is already exiting. Skip killing the task": no kill follows
+        m = p.ALREADY_EXITING.search(t)
+        if m:
+            self.exiting_pid = int(m["pid"])
+            self.exiting_prefix = t[: m.start()].rstrip(": ") or None
 
     def owns_pid(self, pid: int) -> bool:
         """True when `pid` was killed in this report (for a late oom_reaper line)."""

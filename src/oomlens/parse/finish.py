@@ -110,6 +110,7 @@ def build_event(b: EventBuilder) -> OomEvent:
         panic=b.panic,
         panic_line_no=b.panic_line,
         no_killable=b.no_killable,
+        exiting_pid=b.exiting_pid,
         manual=manual,
         suppressed=b.suppressed,
         headerless=b.headerless,
@@ -202,7 +203,7 @@ def _kill_prefix(b: EventBuilder) -> str | None:
         return b.selection.prefix
     if b.victim is not None:
         return b.victim.prefix
-    return None
+    return b.exiting_prefix
 
 
 def _victim_memcg(k: Kill, b: EventBuilder) -> Kill:
@@ -263,6 +264,6 @@ def _missing(
     old = trigger is not None and trigger.oom_score_adj is None
     if (tasks is None or not tasks.rows) and not old:
         missing.append("tasks")
-    if b.victim is None and b.panic is None and not b.no_killable:
+    if b.victim is None and b.panic is None and not b.no_killable and b.exiting_pid is None:
         missing.append("kill")  # (a victim named only by the oom-kill: line still lacks it)
     return tuple(missing)

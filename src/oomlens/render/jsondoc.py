@@ -158,6 +158,7 @@ def event_document(e: OomEvent, a: EventAnalysis | None = None) -> dict[str, Any
         "oom_group": e.oom_group,
         "panic": e.panic,
         "no_killable": e.no_killable,
+        "exiting_pid": e.exiting_pid,
         "manual": e.manual,
         "suppressed": e.suppressed,
         "summary": None if e.summary is None else _summary(e),
